@@ -1,0 +1,96 @@
+// Native benchmark: the same workload as `npm run bench` without Node.
+//   dien_bench [--threads N] [--hidden H] [--reps R] [--batches 1,128,1024]
+// Paper defaults (PERFORMANCE.md): E = 36, H = 36, T = 100, mlp attention, augru,
+// dice MLP [200, 80], lengths uniform in 1..100. Prints median samples/s and latency.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "../tests/test_util.h"
+#include "model/engine.h"
+
+using namespace dien;
+
+namespace {
+
+double nowMs() {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+// Forward FLOPs of one sample of history length L (multiply-add = 2), as PERFORMANCE.md counts them.
+double flopsPerSample(const Config& c, int L) {
+  const double E = c.embedWidth(), H = c.hidden;
+  double att = 0, prev = 4 * H;
+  for (int w : c.attentionHidden) {
+    att += 2 * prev * w;
+    prev = w;
+  }
+  att += 2 * prev;
+  double mlp = 0;
+  prev = c.mlpInputWidth();
+  for (int w : c.mlpHidden) {
+    mlp += 2 * prev * w;
+    prev = w;
+  }
+  mlp += 2 * prev;
+  return L * (2 * E * 3 * H + 2 * H * 3 * H) + 2 * E * H + L * att + L * (4 * H * 3 * H) + mlp;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int threads = 0, hidden = 36, reps = 0;
+  std::vector<int> batches{1, 128, 1024};
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string a = argv[i];
+    if (a == "--threads") threads = std::atoi(argv[i + 1]);
+    else if (a == "--hidden") hidden = std::atoi(argv[i + 1]);
+    else if (a == "--reps") reps = std::atoi(argv[i + 1]);
+    else if (a == "--batches") {
+      batches.clear();
+      for (char* p = std::strtok(argv[i + 1], ","); p; p = std::strtok(nullptr, ",")) batches.push_back(std::atoi(p));
+    } else {
+      std::fprintf(stderr, "unknown option %s\n", a.c_str());
+      return 2;
+    }
+  }
+  Config c;
+  c.model = ModelKind::Dien;
+  c.itemVocab = 100000;
+  c.catVocab = 1000;
+  c.userVocab = 100000;
+  c.dUser = 18;
+  c.hidden = hidden;
+  c.maxLen = 100;
+  c.auxAlpha = 1.0;
+  EngineOptions o;
+  o.threads = threads;
+  o.device = "cpu";
+  auto engine = Engine::create(c, 1, o);
+  std::printf("dien native benchmark: model dien (augru, mlp attention, dice), E=%d H=%d T=%d, threads=%d\n",
+              c.embedWidth(), c.hidden, c.maxLen, engine->threads());
+  std::printf("%8s %14s %14s %12s %10s\n", "batch", "samples/s", "latency ms", "GFLOP/s", "min-max ms");
+  for (int B : batches) {
+    const OwnedBatch b = randomBatch(c, B, 1000 + B, 1);
+    double flops = 0;
+    for (int L : b.histLen) flops += flopsPerSample(c, L);
+    std::vector<float> out(B);
+    const int n = reps > 0 ? reps : std::max(5, std::min(200, 20000 / B));
+    for (int w = 0; w < 3; ++w) engine->predict(b.view(), out.data(), false);
+    std::vector<double> times;
+    for (int r = 0; r < n; ++r) {
+      const double t0 = nowMs();
+      engine->predict(b.view(), out.data(), false);
+      times.push_back(nowMs() - t0);
+    }
+    std::sort(times.begin(), times.end());
+    const double med = times[times.size() / 2];
+    std::printf("%8d %14.0f %14.4f %12.2f %5.3f-%.3f\n", B, B / med * 1e3, med, flops / med * 1e-6, times.front(),
+                times.back());
+  }
+  return 0;
+}

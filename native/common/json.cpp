@@ -1,0 +1,324 @@
+#include "json.h"
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+
+#include "errors.h"
+
+namespace dien {
+
+Json Json::boolean(bool b) {
+  Json j;
+  j.kind_ = Kind::Bool;
+  j.bool_ = b;
+  return j;
+}
+Json Json::number(double d) {
+  Json j;
+  j.kind_ = Kind::Number;
+  j.number_ = d;
+  return j;
+}
+Json Json::string(std::string s) {
+  Json j;
+  j.kind_ = Kind::String;
+  j.string_ = std::move(s);
+  return j;
+}
+Json Json::array() {
+  Json j;
+  j.kind_ = Kind::Array;
+  return j;
+}
+Json Json::object() {
+  Json j;
+  j.kind_ = Kind::Object;
+  return j;
+}
+
+bool Json::isInteger() const {
+  return kind_ == Kind::Number && std::isfinite(number_) && std::floor(number_) == number_ &&
+         std::fabs(number_) <= 9007199254740992.0;
+}
+
+const Json* Json::find(const std::string& key) const {
+  for (const auto& m : members_)
+    if (m.first == key) return &m.second;
+  return nullptr;
+}
+
+void Json::set(const std::string& key, Json v) {
+  for (auto& m : members_)
+    if (m.first == key) {
+      m.second = std::move(v);
+      return;
+    }
+  members_.emplace_back(key, std::move(v));
+}
+
+const char* Json::kindName(Kind k) {
+  switch (k) {
+    case Kind::Null: return "null";
+    case Kind::Bool: return "boolean";
+    case Kind::Number: return "number";
+    case Kind::String: return "string";
+    case Kind::Array: return "array";
+    case Kind::Object: return "object";
+  }
+  return "?";
+}
+
+class JsonParser {
+ public:
+  JsonParser(const std::string& s, const std::string& what) : s_(s), what_(what) {}
+
+  Json parseDocument() {
+    skipSpace();
+    Json v = parseValue(0);
+    skipSpace();
+    if (pos_ != s_.size()) fail("unexpected trailing characters");
+    return v;
+  }
+
+ private:
+  [[noreturn]] void fail(const std::string& reason) const {
+    throw FormatError(cat(what_, ": invalid JSON: ", reason, " at byte ", pos_));
+  }
+  void skipSpace() {
+    while (pos_ < s_.size() && (s_[pos_] == ' ' || s_[pos_] == '\t' || s_[pos_] == '\n' || s_[pos_] == '\r')) ++pos_;
+  }
+  bool consume(char c) {
+    if (pos_ < s_.size() && s_[pos_] == c) {
+      ++pos_;
+      return true;
+    }
+    return false;
+  }
+  void expectWord(const char* w) {
+    for (const char* p = w; *p; ++p)
+      if (!consume(*p)) fail(cat("expected '", w, "'"));
+  }
+
+  Json parseValue(int depth) {
+    if (depth > 64) fail("nesting too deep");
+    if (pos_ >= s_.size()) fail("unexpected end");
+    const char c = s_[pos_];
+    if (c == '{') return parseObject(depth);
+    if (c == '[') return parseArray(depth);
+    if (c == '"') return Json::string(parseString());
+    if (c == 't') {
+      expectWord("true");
+      return Json::boolean(true);
+    }
+    if (c == 'f') {
+      expectWord("false");
+      return Json::boolean(false);
+    }
+    if (c == 'n') {
+      expectWord("null");
+      return Json();
+    }
+    if (c == '-' || (c >= '0' && c <= '9')) return parseNumber();
+    fail(cat("unexpected character '", c, "'"));
+  }
+
+  Json parseNumber() {
+    const size_t start = pos_;
+    consume('-');
+    if (!consume('0')) {
+      if (pos_ >= s_.size() || s_[pos_] < '1' || s_[pos_] > '9') fail("bad number");
+      while (pos_ < s_.size() && s_[pos_] >= '0' && s_[pos_] <= '9') ++pos_;
+    }
+    if (consume('.')) {
+      if (pos_ >= s_.size() || s_[pos_] < '0' || s_[pos_] > '9') fail("bad number");
+      while (pos_ < s_.size() && s_[pos_] >= '0' && s_[pos_] <= '9') ++pos_;
+    }
+    if (pos_ < s_.size() && (s_[pos_] == 'e' || s_[pos_] == 'E')) {
+      ++pos_;
+      if (!consume('+')) consume('-');
+      if (pos_ >= s_.size() || s_[pos_] < '0' || s_[pos_] > '9') fail("bad number");
+      while (pos_ < s_.size() && s_[pos_] >= '0' && s_[pos_] <= '9') ++pos_;
+    }
+    const std::string text = s_.substr(start, pos_ - start);
+    const double d = std::strtod(text.c_str(), nullptr);
+    if (!std::isfinite(d)) fail("number out of range");
+    return Json::number(d);
+  }
+
+  static void appendUtf8(std::string& out, unsigned cp) {
+    if (cp < 0x80) {
+      out += static_cast<char>(cp);
+    } else if (cp < 0x800) {
+      out += static_cast<char>(0xC0 | (cp >> 6));
+      out += static_cast<char>(0x80 | (cp & 0x3F));
+    } else if (cp < 0x10000) {
+      out += static_cast<char>(0xE0 | (cp >> 12));
+      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+      out += static_cast<char>(0x80 | (cp & 0x3F));
+    } else {
+      out += static_cast<char>(0xF0 | (cp >> 18));
+      out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+      out += static_cast<char>(0x80 | (cp & 0x3F));
+    }
+  }
+
+  unsigned parseHex4() {
+    if (pos_ + 4 > s_.size()) fail("bad \\u escape");
+    unsigned v = 0;
+    for (int i = 0; i < 4; ++i) {
+      const char h = s_[pos_++];
+      v <<= 4;
+      if (h >= '0' && h <= '9') v |= h - '0';
+      else if (h >= 'a' && h <= 'f') v |= h - 'a' + 10;
+      else if (h >= 'A' && h <= 'F') v |= h - 'A' + 10;
+      else fail("bad \\u escape");
+    }
+    return v;
+  }
+
+  std::string parseString() {
+    if (!consume('"')) fail("expected string");
+    std::string out;
+    for (;;) {
+      if (pos_ >= s_.size()) fail("unterminated string");
+      const char c = s_[pos_++];
+      if (c == '"') return out;
+      if (static_cast<unsigned char>(c) < 0x20) fail("control character in string");
+      if (c != '\\') {
+        out += c;
+        continue;
+      }
+      if (pos_ >= s_.size()) fail("unterminated escape");
+      const char e = s_[pos_++];
+      switch (e) {
+        case '"': out += '"'; break;
+        case '\\': out += '\\'; break;
+        case '/': out += '/'; break;
+        case 'b': out += '\b'; break;
+        case 'f': out += '\f'; break;
+        case 'n': out += '\n'; break;
+        case 'r': out += '\r'; break;
+        case 't': out += '\t'; break;
+        case 'u': {
+          unsigned cp = parseHex4();
+          if (cp >= 0xD800 && cp < 0xDC00) {
+            if (!consume('\\') || !consume('u')) fail("lone surrogate");
+            const unsigned lo = parseHex4();
+            if (lo < 0xDC00 || lo > 0xDFFF) fail("bad surrogate pair");
+            cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+          } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
+            fail("lone surrogate");
+          }
+          appendUtf8(out, cp);
+          break;
+        }
+        default: fail("bad escape");
+      }
+    }
+  }
+
+  Json parseArray(int depth) {
+    consume('[');
+    Json arr = Json::array();
+    skipSpace();
+    if (consume(']')) return arr;
+    for (;;) {
+      skipSpace();
+      arr.items_.push_back(parseValue(depth + 1));
+      skipSpace();
+      if (consume(']')) return arr;
+      if (!consume(',')) fail("expected ',' or ']'");
+    }
+  }
+
+  Json parseObject(int depth) {
+    consume('{');
+    Json obj = Json::object();
+    skipSpace();
+    if (consume('}')) return obj;
+    for (;;) {
+      skipSpace();
+      std::string key = parseString();
+      if (obj.find(key)) fail(cat("duplicate key \"", key, "\""));
+      skipSpace();
+      if (!consume(':')) fail("expected ':'");
+      skipSpace();
+      obj.members_.emplace_back(std::move(key), parseValue(depth + 1));
+      skipSpace();
+      if (consume('}')) return obj;
+      if (!consume(',')) fail("expected ',' or '}'");
+    }
+  }
+
+  const std::string& s_;
+  const std::string& what_;
+  size_t pos_ = 0;
+};
+
+Json Json::parse(const std::string& text, const std::string& what) { return JsonParser(text, what).parseDocument(); }
+
+namespace {
+void dumpString(const std::string& s, std::string& out) {
+  out += '"';
+  for (const char ch : s) {
+    const unsigned char c = static_cast<unsigned char>(ch);
+    if (c == '"') out += "\\\"";
+    else if (c == '\\') out += "\\\\";
+    else if (c < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      out += buf;
+    } else out += ch;
+  }
+  out += '"';
+}
+
+void dumpValue(const Json& v, std::string& out) {
+  switch (v.kind()) {
+    case Json::Kind::Null: out += "null"; break;
+    case Json::Kind::Bool: out += v.asBool() ? "true" : "false"; break;
+    case Json::Kind::Number: {
+      char buf[32];
+      if (v.isInteger()) std::snprintf(buf, sizeof buf, "%lld", static_cast<long long>(v.asNumber()));
+      else std::snprintf(buf, sizeof buf, "%.17g", v.asNumber());
+      out += buf;
+      break;
+    }
+    case Json::Kind::String: dumpString(v.asString(), out); break;
+    case Json::Kind::Array: {
+      out += '[';
+      bool first = true;
+      for (const auto& i : v.items()) {
+        if (!first) out += ',';
+        first = false;
+        dumpValue(i, out);
+      }
+      out += ']';
+      break;
+    }
+    case Json::Kind::Object: {
+      out += '{';
+      bool first = true;
+      for (const auto& m : v.members()) {
+        if (!first) out += ',';
+        first = false;
+        dumpString(m.first, out);
+        out += ':';
+        dumpValue(m.second, out);
+      }
+      out += '}';
+      break;
+    }
+  }
+}
+}  // namespace
+
+std::string Json::dump() const {
+  std::string out;
+  dumpValue(*this, out);
+  return out;
+}
+
+}  // namespace dien

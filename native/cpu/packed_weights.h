@@ -1,0 +1,65 @@
+// Weights re-laid once at load time for the CPU kernels: every matrix transposed and
+// padded for gemm(), and the first attention layer split algebraically:
+//   W1 [q, k, q-k, q*k] = (W1a + W1c) q + (W1b - W1c) k + W1d (q*k)
+// so the k term is one product per history row (shared by every candidate of a user)
+// and only the q*k term is per candidate.
+#pragma once
+
+#include <vector>
+
+#include "../model/config.h"
+#include "../model/weights.h"
+#include "gemm.h"
+
+namespace dien {
+
+struct PackedGru {
+  int in = 0, hidden = 0;
+  PackedMatrix wih;   // [in, 3H]
+  PackedMatrix whh;   // reset-after: [H, 3H]; reset-before: the r, z rows only, [H, 2H]
+  PackedMatrix whhN;  // reset-before: the n rows, [H, H]
+  const float* bih = nullptr;
+  const float* bhh = nullptr;
+};
+
+// The mlp scorer of MODEL.md 5 over [q, k, q - k, q * k] with key width kw.
+struct PackedScorer {
+  int kw = 0;
+  std::vector<int> widths;  // output width of every layer; the last is 1
+  PackedMatrix wq, wk, wqk;  // split first layer
+  const float* b0 = nullptr;
+  std::vector<PackedMatrix> mid;  // layers 1 .. n-2
+  std::vector<const float*> midBias;
+  const float* wLast = nullptr;  // last layer as a vector (n > 1)
+  const float* bLast = nullptr;
+  int firstWidth() const { return widths.front(); }
+  bool single() const { return widths.size() == 1; }
+};
+
+struct PackedMlp {
+  int in = 0;
+  std::vector<float> bnScale, bnShift;  // empty without mlpBn
+  std::vector<PackedMatrix> layers;
+  std::vector<const float*> bias;
+  std::vector<const float*> alpha, mean;  // dice
+  std::vector<std::vector<float>> invStd;  // dice: 1 / sqrt(var + eps)
+  std::vector<const float*> slope;  // prelu
+  const float* wOut = nullptr;
+  float bOut = 0;
+};
+
+struct PackedWeights {
+  const float *itemEmb = nullptr, *catEmb = nullptr, *userEmb = nullptr;
+  PackedGru extractor, evolution;
+  PackedMatrix query;  // GRU models, mlp attention: W_q^T [E, H]
+  const float *queryBias = nullptr, *querySlope = nullptr;
+  PackedMatrix bilinear;  // W_a^T [E, H]
+  PackedScorer scorer;    // attention.mlp or din.mlp
+  PackedMlp mlp;
+  const float *wideItem = nullptr, *wideCat = nullptr, *wideCross = nullptr, *wideUser = nullptr;
+
+  // Views into w stay valid as long as w lives (the backend owns both).
+  PackedWeights(const Config& c, const Weights& w);
+};
+
+}  // namespace dien

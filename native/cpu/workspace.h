@@ -1,0 +1,34 @@
+// Per-thread scratch memory, sized once from the config for one tile of samples, so
+// that predict allocates nothing on its hot path.
+#pragma once
+
+#include <vector>
+
+#include "../model/config.h"
+#include "packed_weights.h"
+
+namespace dien {
+
+// Samples per tile: large enough for efficient GEMMs over the tile's rows, small
+// enough that B = 1024 still gives every core many tiles to balance.
+constexpr int kTile = 32;
+
+struct Workspace {
+  // Row-major buffers; "rows" means packed (sample, step) pairs of one tile.
+  int rows = 0;
+  int ldG = 0;  // padded 3H
+  int ldH = 0;  // padded H
+  int ldZ = 0;  // padded widest scorer layer
+  int ldM = 0;  // padded widest output-MLP layer
+  // record side: one entry per history
+  std::vector<float> X, Hs, H2s, GI, GI2, P, sRec;
+  std::vector<int> recOff, recLen;
+  std::vector<const int32_t*> recCats;
+  // candidate side: one entry per scored sample
+  std::vector<float> ea, ue, q, c, v, Q, Z1, Z2, score, att, h, GH, GHn, rh, interest, x, m1, m2;
+  std::vector<int> candOff, candLen, candRec;
+
+  Workspace(const Config& cfg, const PackedWeights& pw);
+};
+
+}  // namespace dien

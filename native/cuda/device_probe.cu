@@ -1,0 +1,37 @@
+#include <cuda_runtime.h>
+
+#include "device_probe.h"
+
+namespace dien {
+
+CudaStatus probeCuda() {
+  CudaStatus s;
+  s.built = true;
+  int count = 0;
+  cudaError_t err = cudaGetDeviceCount(&count);
+  if (err != cudaSuccess) {
+    s.reason = std::string("cudaGetDeviceCount failed: ") + cudaGetErrorString(err);
+    cudaGetLastError();  // clear the sticky-free error so later calls start clean
+    return s;
+  }
+  s.devices = count;
+  if (count == 0) {
+    s.reason = "no CUDA device found";
+    return s;
+  }
+  cudaDeviceProp prop{};
+  if (cudaGetDeviceProperties(&prop, 0) == cudaSuccess) s.name = prop.name;
+  void* p = nullptr;
+  err = cudaMalloc(&p, 1 << 20);
+  if (err != cudaSuccess) {
+    s.reason = std::string("test allocation on device 0 failed: ") + cudaGetErrorString(err);
+    cudaGetLastError();
+    return s;
+  }
+  cudaFree(p);
+  s.usable = true;
+  s.reason = "CUDA device 0 (" + s.name + ") passed a test allocation";
+  return s;
+}
+
+}  // namespace dien

@@ -1,0 +1,79 @@
+#include "batch.h"
+
+#include "../common/errors.h"
+
+namespace dien {
+
+namespace {
+
+void checkCount(const char* field, size_t got, int64_t want) {
+  if (static_cast<int64_t>(got) != want)
+    throw InputError(cat(field, ": expected ", want, " elements but got ", got));
+}
+
+void checkId(const char* field, int64_t index, int32_t id, int64_t vocab) {
+  if (id < 0 || id >= vocab)
+    throw InputError(cat(field, "[", index, "]: id ", id, " is outside [0, ", vocab, ")"));
+}
+
+void checkHistoryId(const char* field, int64_t b, int64_t t, int32_t id, int64_t vocab) {
+  if (id < 0 || id >= vocab)
+    throw InputError(cat(field, "[", b, ", ", t, "]: id ", id, " is outside [0, ", vocab, ")"));
+}
+
+}  // namespace
+
+void validateBatch(const Config& c, const BatchView& b) {
+  if (b.batch < 0) throw InputError(cat("batch size: expected >= 0 but got ", b.batch));
+  if (b.steps != c.maxLen)
+    throw InputError(cat("histItem: rows of ", b.steps, " steps but the model's maxLen is ", c.maxLen));
+  checkCount("targetItem", b.nTargetItem, b.batch);
+  checkCount("targetCat", b.nTargetCat, b.batch);
+  checkCount("histLen", b.nHistLen, b.batch);
+  checkCount("histItem", b.nHistItem, b.batch * b.steps);
+  checkCount("histCat", b.nHistCat, b.batch * b.steps);
+  if (c.hasUser()) {
+    if (!b.user) throw InputError("user: the model has a user field, so user ids are required");
+    checkCount("user", b.nUser, b.batch);
+  }
+  for (int64_t i = 0; i < b.batch; ++i) {
+    checkId("targetItem", i, b.targetItem[i], c.itemVocab);
+    checkId("targetCat", i, b.targetCat[i], c.catVocab);
+    if (b.histLen[i] < 0 || b.histLen[i] > b.steps)
+      throw InputError(cat("histLen[", i, "]: length ", b.histLen[i], " is outside [0, ", b.steps, "]"));
+    if (c.hasUser()) checkId("user", i, b.user[i], c.userVocab);
+  }
+  const int64_t cells = b.batch * b.steps;
+  for (int64_t k = 0; k < cells; ++k) {
+    if (b.histItem[k] < 0 || b.histItem[k] >= c.itemVocab)
+      checkHistoryId("histItem", k / b.steps, k % b.steps, b.histItem[k], c.itemVocab);
+    if (b.histCat[k] < 0 || b.histCat[k] >= c.catVocab)
+      checkHistoryId("histCat", k / b.steps, k % b.steps, b.histCat[k], c.catVocab);
+  }
+}
+
+void validateCandidates(const Config& c, const CandidatesView& v) {
+  if (v.length < 0 || v.length > c.maxLen)
+    throw InputError(cat("history length: ", v.length, " is outside [0, ", c.maxLen, "]"));
+  if (static_cast<int64_t>(v.nHistItem) < v.length)
+    throw InputError(cat("histItem: expected at least ", v.length, " elements but got ", v.nHistItem));
+  if (static_cast<int64_t>(v.nHistCat) < v.length)
+    throw InputError(cat("histCat: expected at least ", v.length, " elements but got ", v.nHistCat));
+  if (v.count < 0) throw InputError(cat("candidate count: expected >= 0 but got ", v.count));
+  checkCount("items", v.nItems, v.count);
+  checkCount("cats", v.nCats, v.count);
+  for (int64_t t = 0; t < v.length; ++t) {
+    checkId("histItem", t, v.histItem[t], c.itemVocab);
+    checkId("histCat", t, v.histCat[t], c.catVocab);
+  }
+  if (c.hasUser()) {
+    if (v.user < 0) throw InputError("user: the model has a user field, so a user id is required");
+    checkId("user", 0, v.user, c.userVocab);
+  }
+  for (int64_t k = 0; k < v.count; ++k) {
+    checkId("items", k, v.items[k], c.itemVocab);
+    checkId("cats", k, v.cats[k], c.catVocab);
+  }
+}
+
+}  // namespace dien

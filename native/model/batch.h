@@ -1,0 +1,42 @@
+// Views of caller-owned input arrays (MODEL.md 2) and their validation. Nothing here
+// copies: the arrays stay where the caller put them for the duration of a call.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "config.h"
+
+namespace dien {
+
+struct BatchView {
+  int64_t batch = 0;  // B
+  int64_t steps = 0;  // T of the arrays (must equal config.maxLen)
+  const int32_t* targetItem = nullptr;
+  const int32_t* targetCat = nullptr;
+  const int32_t* histItem = nullptr;  // [B, T]
+  const int32_t* histCat = nullptr;   // [B, T]
+  const int32_t* histLen = nullptr;
+  const int32_t* user = nullptr;  // required exactly when the model has a user field
+  // Element counts of the arrays as received, re-checked against B and T.
+  size_t nTargetItem = 0, nTargetCat = 0, nHistItem = 0, nHistCat = 0, nHistLen = 0, nUser = 0;
+};
+
+// One user's history scored against K candidate items (the paper's same-user batching).
+struct CandidatesView {
+  int64_t length = 0;  // L of the history, 0..T
+  const int32_t* histItem = nullptr;  // [L] (or more; only the first L are read)
+  const int32_t* histCat = nullptr;
+  size_t nHistItem = 0, nHistCat = 0;
+  int32_t user = -1;  // < 0: absent
+  int64_t count = 0;  // K
+  const int32_t* items = nullptr;
+  const int32_t* cats = nullptr;
+  size_t nItems = 0, nCats = 0;
+};
+
+// Throw InputError ("histItem[3, 7]: id 120 is outside [0, 100)") on the first bad value.
+void validateBatch(const Config& c, const BatchView& b);
+void validateCandidates(const Config& c, const CandidatesView& v);
+
+}  // namespace dien

@@ -1,0 +1,66 @@
+#include "engine.h"
+
+#include <cstdlib>
+#include <thread>
+
+#include "../common/errors.h"
+#include "../cuda/device_probe.h"
+#include "safetensors.h"
+
+namespace dien {
+
+namespace {
+int resolveThreads(int requested) {
+  if (requested < 0 || requested > 1024) throw InputError(cat("threads: expected 0..1024 but got ", requested));
+  if (requested > 0) return requested;
+  const unsigned hw = std::thread::hardware_concurrency();
+  return hw == 0 ? 1 : static_cast<int>(hw);
+}
+}  // namespace
+
+Engine::Engine(const Config& c, std::unique_ptr<Weights> w, const EngineOptions& opts)
+    : config_(c), weights_(std::move(w)) {
+  std::string device = opts.device;
+  const char* env = std::getenv("DIEN_DEVICE");
+  if (env && *env) device = env;
+  if (device != "auto" && device != "cpu" && device != "cuda")
+    throw InputError(cat("device: expected \"auto\", \"cpu\" or \"cuda\" but got \"", device, "\""));
+  if (device == "cpu") {
+    reason_ = env && *env ? "DIEN_DEVICE=cpu" : "device \"cpu\" requested";
+  } else {
+    const CudaStatus cuda = probeCuda();
+    // The CUDA kernels are not part of this build yet: even a usable device runs on the CPU.
+    const std::string why = cuda.usable ? "a CUDA device is usable, but this build has no CUDA inference kernels"
+                                        : cuda.reason;
+    if (device == "cuda") throw ConfigError(cat("device \"cuda\" requested but unavailable: ", why));
+    reason_ = cat("auto: ", why, "; using the CPU");
+  }
+  backend_ = "cpu";
+  cpu_ = std::make_unique<CpuBackend>(config_, *weights_, resolveThreads(opts.threads));
+}
+
+std::shared_ptr<Engine> Engine::fromSafetensors(const uint8_t* bytes, size_t size, const EngineOptions& opts) {
+  LoadedWeights lw = readSafetensors(bytes, size);
+  return std::shared_ptr<Engine>(new Engine(lw.config, std::move(lw.weights), opts));
+}
+
+std::shared_ptr<Engine> Engine::create(const Config& c, uint64_t seed, const EngineOptions& opts) {
+  c.validate();
+  auto w = std::make_unique<Weights>(c);
+  initWeights(c, *w, seed);
+  return std::shared_ptr<Engine>(new Engine(c, std::move(w), opts));
+}
+
+void Engine::predict(const BatchView& b, float* out, bool logits) {
+  validateBatch(config_, b);
+  cpu_->predict(b, out, logits);
+}
+
+void Engine::scoreCandidates(const CandidatesView& v, float* out, bool logits) {
+  validateCandidates(config_, v);
+  cpu_->scoreCandidates(v, out, logits);
+}
+
+std::vector<uint8_t> Engine::save() const { return writeSafetensors(config_, *weights_); }
+
+}  // namespace dien

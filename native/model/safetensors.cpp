@@ -1,0 +1,191 @@
+#include "safetensors.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <map>
+
+#include "../common/errors.h"
+
+static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "safetensors data is little-endian; this reader copies it as is");
+
+namespace dien {
+
+namespace {
+
+constexpr uint64_t kMaxHeader = 100u << 20;  // 100 MiB of JSON is far beyond any real header
+
+struct Entry {
+  std::string name;
+  uint64_t begin = 0, end = 0;
+};
+
+std::string shapeText(const std::vector<int64_t>& shape) { return TensorSpec{"", shape}.shapeText(); }
+
+std::string configSummary(const Config& c) {
+  return cat("model ", modelName(c.model), ", itemVocab ", c.itemVocab, ", catVocab ", c.catVocab, ", userVocab ",
+             c.userVocab, ", dItem ", c.dItem, ", dCat ", c.dCat, ", dUser ", c.dUser, ", hidden ", c.hidden);
+}
+
+const Json& metadataString(const Json& meta, const char* key) {
+  const Json* v = meta.find(key);
+  if (!v) throw FormatError(cat("weights: __metadata__ has no \"", key, "\""));
+  if (!v->isString()) throw FormatError(cat("weights: __metadata__.", key, " must be a string"));
+  return *v;
+}
+
+}  // namespace
+
+LoadedWeights readSafetensors(const uint8_t* bytes, size_t size) {
+  if (size < 8) throw FormatError(cat("weights: file is ", size, " bytes, too short for the 8-byte header length"));
+  uint64_t headerLen = 0;
+  for (int i = 7; i >= 0; --i) headerLen = (headerLen << 8) | bytes[i];
+  if (headerLen > size - 8)
+    throw FormatError(cat("weights: header length ", headerLen, " runs past the end of the file (", size, " bytes)"));
+  if (headerLen > kMaxHeader) throw FormatError(cat("weights: header length ", headerLen, " is implausibly large"));
+  const std::string headerText(reinterpret_cast<const char*>(bytes + 8), headerLen);
+  const Json header = Json::parse(headerText, "weights header");
+  if (!header.isObject()) throw FormatError("weights: header is not a JSON object");
+
+  const Json* meta = header.find("__metadata__");
+  if (!meta || !meta->isObject()) throw FormatError("weights: header has no __metadata__ object");
+  if (metadataString(*meta, "format").asString() != "dien")
+    throw FormatError(cat("weights: __metadata__.format is \"", metadataString(*meta, "format").asString(),
+                          "\", expected \"dien\""));
+  if (metadataString(*meta, "version").asString() != "1")
+    throw FormatError(cat("weights: __metadata__.version is \"", metadataString(*meta, "version").asString(),
+                          "\", this engine reads version \"1\""));
+  Config config;
+  try {
+    config = Config::fromJsonText(metadataString(*meta, "config").asString());
+  } catch (const std::exception& e) {  // a bad embedded config is a bad file
+    throw FormatError(cat("weights: __metadata__.", e.what()));
+  }
+
+  const uint64_t dataSize = size - 8 - headerLen;
+  const uint8_t* data = bytes + 8 + headerLen;
+
+  // Tensor records: structure first, then membership, shape, offsets.
+  std::map<std::string, const Json*> records;
+  for (const auto& m : header.members()) {
+    if (m.first == "__metadata__") continue;
+    if (!m.second.isObject()) throw FormatError(cat("weights: tensor ", m.first, ": record is not an object"));
+    records[m.first] = &m.second;
+  }
+  auto weights = std::make_unique<Weights>(config);
+  std::map<std::string, size_t> expected;
+  for (size_t i = 0; i < weights->specs().size(); ++i) expected[weights->specs()[i].name] = i;
+  for (const auto& r : records)
+    if (!expected.count(r.first))
+      throw FormatError(cat("weights: unexpected tensor ", r.first, " (not part of a ", modelName(config.model),
+                            " model with this config)"));
+  for (const auto& e : expected)
+    if (!records.count(e.first)) throw FormatError(cat("weights: missing tensor ", e.first));
+
+  std::vector<Entry> entries;
+  for (const auto& spec : weights->specs()) {
+    const Json& rec = *records[spec.name];
+    const Json* dtype = rec.find("dtype");
+    const Json* shape = rec.find("shape");
+    const Json* offsets = rec.find("data_offsets");
+    if (!dtype || !dtype->isString()) throw FormatError(cat("weights: tensor ", spec.name, ": missing dtype"));
+    if (dtype->asString() != "F32")
+      throw FormatError(cat("weights: tensor ", spec.name, ": dtype ", dtype->asString(), ", expected F32"));
+    if (!shape || !shape->isArray()) throw FormatError(cat("weights: tensor ", spec.name, ": missing shape"));
+    std::vector<int64_t> dims;
+    for (const Json& d : shape->items()) {
+      if (!d.isInteger() || d.asNumber() < 0)
+        throw FormatError(cat("weights: tensor ", spec.name, ": shape holds a non-integer or negative dimension"));
+      dims.push_back(static_cast<int64_t>(d.asNumber()));
+    }
+    if (dims != spec.shape)
+      throw FormatError(cat("weights: tensor ", spec.name, " has shape ", shapeText(dims), " but the config (",
+                            configSummary(config), ") implies ", spec.shapeText()));
+    if (!offsets || !offsets->isArray() || offsets->items().size() != 2 || !offsets->items()[0].isInteger() ||
+        !offsets->items()[1].isInteger() || offsets->items()[0].asNumber() < 0 || offsets->items()[1].asNumber() < 0)
+      throw FormatError(cat("weights: tensor ", spec.name, ": data_offsets must be two non-negative integers"));
+    Entry e{spec.name, static_cast<uint64_t>(offsets->items()[0].asNumber()),
+            static_cast<uint64_t>(offsets->items()[1].asNumber())};
+    if (e.end < e.begin)
+      throw FormatError(cat("weights: tensor ", spec.name, ": data_offsets [", e.begin, ", ", e.end, ") end before they begin"));
+    const uint64_t want = 4ull * static_cast<uint64_t>(spec.numel());
+    if (e.end - e.begin != want)
+      throw FormatError(cat("weights: tensor ", spec.name, ": data_offsets [", e.begin, ", ", e.end, ") hold ",
+                            e.end - e.begin, " bytes but shape ", spec.shapeText(), " of F32 needs ", want));
+    if (e.end > dataSize)
+      throw FormatError(cat("weights: tensor ", spec.name, ": data_offsets [", e.begin, ", ", e.end,
+                            ") run past the data section (", dataSize, " bytes): the file is truncated"));
+    entries.push_back(e);
+  }
+  std::vector<Entry> sorted = entries;
+  std::sort(sorted.begin(), sorted.end(), [](const Entry& a, const Entry& b) { return a.begin < b.begin; });
+  uint64_t cursor = 0;
+  for (const Entry& e : sorted) {
+    if (e.begin < cursor)
+      throw FormatError(cat("weights: tensor ", e.name, ": data_offsets [", e.begin, ", ", e.end,
+                            ") overlap the previous tensor, which ends at ", cursor));
+    if (e.begin > cursor)
+      throw FormatError(cat("weights: tensor ", e.name, ": data_offsets begin at ", e.begin,
+                            ", leaving a gap after byte ", cursor));
+    cursor = e.end;
+  }
+  if (cursor != dataSize)
+    throw FormatError(cat("weights: data section is ", dataSize, " bytes but the tensors cover ", cursor,
+                          ": trailing bytes"));
+
+  for (size_t i = 0; i < weights->specs().size(); ++i) {
+    const TensorSpec& spec = weights->specs()[i];
+    const Entry& e = entries[i];
+    float* dst = weights->at(i);
+    std::memcpy(dst, data + e.begin, e.end - e.begin);  // little-endian hosts only (checked at build time)
+    const int64_t n = spec.numel();
+    for (int64_t k = 0; k < n; ++k)
+      if (!std::isfinite(dst[k]))
+        throw FormatError(cat("weights: tensor ", spec.name, " holds a non-finite value (", dst[k], ") at element ", k));
+    // A negative variance would make Dice and batch norm divide by sqrt of a negative number.
+    if (spec.name.size() > 12 && spec.name.compare(spec.name.size() - 12, 12, ".running_var") == 0)
+      for (int64_t k = 0; k < n; ++k)
+        if (dst[k] < 0)
+          throw FormatError(cat("weights: tensor ", spec.name, " holds a negative variance (", dst[k], ") at element ", k));
+  }
+  return LoadedWeights{config, std::move(weights)};
+}
+
+std::vector<uint8_t> writeSafetensors(const Config& c, const Weights& w) {
+  Json header = Json::object();
+  Json meta = Json::object();
+  meta.set("format", Json::string("dien"));
+  meta.set("version", Json::string("1"));
+  meta.set("config", Json::string(c.toJson().dump()));
+  header.set("__metadata__", meta);
+  uint64_t offset = 0;
+  for (const TensorSpec& s : w.specs()) {
+    Json rec = Json::object();
+    rec.set("dtype", Json::string("F32"));
+    Json shape = Json::array();
+    for (const int64_t d : s.shape) shape.push(Json::number(static_cast<double>(d)));
+    rec.set("shape", shape);
+    Json offs = Json::array();
+    const uint64_t bytes = 4ull * static_cast<uint64_t>(s.numel());
+    offs.push(Json::number(static_cast<double>(offset)));
+    offs.push(Json::number(static_cast<double>(offset + bytes)));
+    rec.set("data_offsets", offs);
+    header.set(s.name, rec);
+    offset += bytes;
+  }
+  std::string text = header.dump();
+  while ((8 + text.size()) % 8 != 0) text += ' ';  // keep the data section 8-byte aligned
+  std::vector<uint8_t> out(8 + text.size() + offset);
+  uint64_t len = text.size();
+  for (int i = 0; i < 8; ++i) out[i] = static_cast<uint8_t>(len >> (8 * i));
+  std::memcpy(out.data() + 8, text.data(), text.size());
+  uint8_t* dst = out.data() + 8 + text.size();
+  for (size_t i = 0; i < w.specs().size(); ++i) {
+    const size_t bytes = 4 * static_cast<size_t>(w.specs()[i].numel());
+    std::memcpy(dst, w.at(i), bytes);
+    dst += bytes;
+  }
+  return out;
+}
+
+}  // namespace dien
