@@ -16,23 +16,38 @@ void PackedMatrix::packTransposed(const float* w, int n_, int k_, int ldw) {
 
 namespace {
 
-// MR rows x 16 columns of C held in registers across the whole K loop. With a fixed
-// MR the compiler unrolls the row loop and keeps acc in vector registers
-// (2 x 8-wide on AVX2, 1 x 16-wide on AVX-512).
+// MR rows x 16 columns of C held in registers across the whole K loop, written with
+// GCC/Clang vector extensions so that the accumulators are vector registers whatever
+// the target (2 x 8-wide on AVX2/AVX-512, 4 x 4-wide on SSE or NEON).
+typedef float v8 __attribute__((vector_size(32)));
+typedef float v8u __attribute__((vector_size(32), aligned(4)));  // unaligned access
+
 template <int MR>
 inline void microKernel(int k, const float* a, int lda, const float* b, int ldb, float* c, int ldc, bool accumulate) {
-  float acc[MR][kPanel];
-  for (int r = 0; r < MR; ++r)
-    for (int j = 0; j < kPanel; ++j) acc[r][j] = accumulate ? c[r * ldc + j] : 0.0f;
-  for (int p = 0; p < k; ++p) {
-    const float* bp = b + static_cast<size_t>(p) * ldb;
-    for (int r = 0; r < MR; ++r) {
-      const float av = a[static_cast<size_t>(r) * lda + p];
-      for (int j = 0; j < kPanel; ++j) acc[r][j] += av * bp[j];
+  v8 acc0[MR], acc1[MR];
+  for (int r = 0; r < MR; ++r) {
+    if (accumulate) {
+      acc0[r] = *reinterpret_cast<const v8u*>(c + r * ldc);
+      acc1[r] = *reinterpret_cast<const v8u*>(c + r * ldc + 8);
+    } else {
+      acc0[r] = v8{};
+      acc1[r] = v8{};
     }
   }
-  for (int r = 0; r < MR; ++r)
-    for (int j = 0; j < kPanel; ++j) c[r * ldc + j] = acc[r][j];
+  for (int p = 0; p < k; ++p) {
+    const float* bp = b + static_cast<size_t>(p) * ldb;
+    const v8 b0 = *reinterpret_cast<const v8u*>(bp);
+    const v8 b1 = *reinterpret_cast<const v8u*>(bp + 8);
+    for (int r = 0; r < MR; ++r) {
+      const float av = a[static_cast<size_t>(r) * lda + p];
+      acc0[r] += av * b0;
+      acc1[r] += av * b1;
+    }
+  }
+  for (int r = 0; r < MR; ++r) {
+    *reinterpret_cast<v8u*>(c + r * ldc) = acc0[r];
+    *reinterpret_cast<v8u*>(c + r * ldc + 8) = acc1[r];
+  }
 }
 
 constexpr int kRows = 6;

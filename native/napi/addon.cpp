@@ -123,4 +123,6 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
 
 }  // namespace dien
 
-NODE_API_MODULE(dien, dien::Init)
+static Napi::Object InitDien(Napi::Env env, Napi::Object exports) { return dien::Init(env, exports); }
+
+NODE_API_MODULE(dien, InitDien)

@@ -18,7 +18,9 @@ struct AddonData {
 // Keeps JS values alive while a worker reads their memory.
 class Pins {
  public:
-  void add(Napi::Value v) { refs_.push_back(Napi::Persistent(v)); }
+  void add(Napi::Value v) {
+    if (v.IsObject()) refs_.push_back(Napi::Persistent(v));  // Node-API references hold objects only
+  }
 
  private:
   std::vector<Napi::Reference<Napi::Value>> refs_;

@@ -1,0 +1,51 @@
+/**
+ * Seeded synthetic inputs: the paper-default workload of PERFORMANCE.md for
+ * `npm start`, `npm run bench` and tests. Deterministic for a seed on every platform.
+ */
+import type { ConfigInput, ModelConfig } from "./config";
+import type { Batch } from "./model";
+
+/** PERFORMANCE.md "paper defaults": E = 36, H = 36, T = 100, mlp attention, augru, dice. */
+export function paperDefaults(overrides: Partial<ModelConfig> = {}): ConfigInput {
+  return { model: "dien", itemVocab: 100_000, catVocab: 1_000, userVocab: 100_000, dItem: 18, dCat: 18, dUser: 18, hidden: 36, maxLen: 100, ...overrides };
+}
+
+/** mulberry32: a small, fast, seeded generator. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** B samples with ids uniform over the vocabularies and lengths uniform in [minLen, maxLen]. */
+export function randomBatch(config: Pick<ModelConfig, "itemVocab" | "catVocab" | "userVocab" | "maxLen">, batch: number, seed = 1, minLen = 1): Batch {
+  const r = rng(seed);
+  const T = config.maxLen;
+  const int = (n: number) => Math.floor(r() * n);
+  const b: Batch = {
+    targetItem: new Int32Array(batch),
+    targetCat: new Int32Array(batch),
+    histItem: new Int32Array(batch * T),
+    histCat: new Int32Array(batch * T),
+    histLen: new Int32Array(batch),
+  };
+  for (let i = 0; i < batch; i++) {
+    b.targetItem[i] = int(config.itemVocab);
+    b.targetCat[i] = int(config.catVocab);
+    b.histLen[i] = minLen + int(T - minLen + 1);
+  }
+  for (let k = 0; k < batch * T; k++) {
+    b.histItem[k] = int(config.itemVocab);
+    b.histCat[k] = int(config.catVocab);
+  }
+  if (config.userVocab > 0) {
+    b.user = new Int32Array(batch);
+    for (let i = 0; i < batch; i++) b.user[i] = int(config.userVocab);
+  }
+  return b;
+}
