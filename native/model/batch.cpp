@@ -33,7 +33,8 @@ void validateBatch(const Config& c, const BatchView& b) {
   checkCount("histItem", b.nHistItem, b.batch * b.steps);
   checkCount("histCat", b.nHistCat, b.batch * b.steps);
   if (c.hasUser()) {
-    if (!b.user) throw InputError("user: the model has a user field, so user ids are required");
+    // An empty typed array may have no data pointer: only a non-empty batch needs one.
+    if (!b.user && b.batch > 0) throw InputError("user: the model has a user field, so user ids are required");
     checkCount("user", b.nUser, b.batch);
   }
   for (int64_t i = 0; i < b.batch; ++i) {
