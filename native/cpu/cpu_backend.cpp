@@ -15,15 +15,18 @@ namespace {
 inline float probability(float logit) { return static_cast<float>(1.0 / (1.0 + std::exp(-static_cast<double>(logit)))); }
 
 inline void addBias(float* row, const float* bias, int n) {
+#pragma omp simd
   for (int i = 0; i < n; ++i) row[i] += bias[i];
 }
 
 inline void sigmoidRow(float* row, int n) {
+#pragma omp simd
   for (int i = 0; i < n; ++i) row[i] = sigmoid(row[i]);
 }
 
 inline float dot(const float* a, const float* b, int n) {
   float s = 0.0f;
+#pragma omp simd reduction(+ : s)
   for (int i = 0; i < n; ++i) s += a[i] * b[i];
   return s;
 }
@@ -72,6 +75,7 @@ void CpuBackend::recordStage(Workspace& ws, int n, const int32_t* const* items, 
     ext.out = ws.Hs.data();
     ext.outRow = ws.recOff.data();
     ext.h = ws.h.data();
+    ext.ldh = ws.ldH;
     runGru(ext, ws);
     // Evolution input projections (bias excluded: aigru scales W x, not b).
     gemm(rows, ws.Hs.data(), H, pw_.evolution.wih, ws.GI2.data(), ws.ldG, false);
@@ -163,6 +167,7 @@ void CpuBackend::attention(const Workspace& rec, Workspace& ws, int n) {
     float mx = s[0];
     for (int t = 1; t < L; ++t) mx = std::max(mx, s[t]);
     float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
     for (int t = 0; t < L; ++t) {
       a[t] = expApprox(s[t] - mx);
       sum += a[t];
@@ -199,12 +204,16 @@ void CpuBackend::candidateStage(const Workspace& rec, Workspace& ws, int n, cons
     evo.attRow = ws.candOff.data();
     evo.scaleInput = cfg_.evolution == Evolution::Aigru;
     evo.mix = cfg_.evolution;
-    evo.h = ws.interest.data();
+    evo.h = ws.h.data();
+    evo.ldh = ws.ldH;
     // Rows of GI2 for candidate j start where its record starts.
     int recRow[kTile];
     for (int j = 0; j < n; ++j) recRow[j] = rec.recOff[ws.candRec[j]];
     evo.giRow = recRow;
     runGru(evo, ws);
+    for (int j = 0; j < n; ++j)
+      std::memcpy(ws.interest.data() + static_cast<size_t>(j) * width, ws.h.data() + static_cast<size_t>(j) * ws.ldH,
+                  sizeof(float) * width);
   } else if (cfg_.hasAttention()) {  // din and gru-att: attention pooling
     const bool din = cfg_.model == ModelKind::Din;
     const float* keys = din ? rec.X.data() : rec.H2s.data();
@@ -269,11 +278,13 @@ void CpuBackend::outputMlp(const Workspace& rec, Workspace& ws, int n, const Can
       switch (cfg_.activation) {
         case Activation::Dice: {
           const float *al = m.alpha[l], *mu = m.mean[l], *is = m.invStd[l].data();
+#pragma omp simd
           for (int k = 0; k < w; ++k) row[k] = dice(row[k] + b[k], mu[k], is[k], al[k]);
           break;
         }
         case Activation::Prelu: {
           const float* sl = m.slope[l];
+#pragma omp simd
           for (int k = 0; k < w; ++k) row[k] = prelu(row[k] + b[k], sl[k]);
           break;
         }

@@ -16,74 +16,64 @@ void PackedMatrix::packTransposed(const float* w, int n_, int k_, int ldw) {
 
 namespace {
 
-// MR rows x 16 columns of C held in registers across the whole K loop, written with
-// GCC/Clang vector extensions so that the accumulators are vector registers whatever
-// the target (2 x 8-wide on AVX2/AVX-512, 4 x 4-wide on SSE or NEON).
-typedef float v8 __attribute__((vector_size(32)));
-typedef float v8u __attribute__((vector_size(32), aligned(4)));  // unaligned access
+// The register tile: MR rows x NV vectors of C stay in registers for the whole K loop,
+// written with GCC/Clang vector extensions so that they are vector registers on every
+// target. With AVX-512 the main tile is 6 x 32 (12 zmm accumulators), elsewhere 6 x 16.
+typedef float vec __attribute__((vector_size(kPanel * sizeof(float))));
+typedef float vecu __attribute__((vector_size(kPanel * sizeof(float)), aligned(4)));  // unaligned access
 
-template <int MR>
+template <int MR, int NV>
 inline void microKernel(int k, const float* a, int lda, const float* b, int ldb, float* c, int ldc, bool accumulate) {
-  v8 acc0[MR], acc1[MR];
-  for (int r = 0; r < MR; ++r) {
-    if (accumulate) {
-      acc0[r] = *reinterpret_cast<const v8u*>(c + r * ldc);
-      acc1[r] = *reinterpret_cast<const v8u*>(c + r * ldc + 8);
-    } else {
-      acc0[r] = v8{};
-      acc1[r] = v8{};
-    }
-  }
+  vec acc[MR][NV];
+  for (int r = 0; r < MR; ++r)
+    for (int v = 0; v < NV; ++v)
+      acc[r][v] = accumulate ? *reinterpret_cast<const vecu*>(c + r * ldc + v * kPanel) : vec{};
   for (int p = 0; p < k; ++p) {
     const float* bp = b + static_cast<size_t>(p) * ldb;
-    const v8 b0 = *reinterpret_cast<const v8u*>(bp);
-    const v8 b1 = *reinterpret_cast<const v8u*>(bp + 8);
+    vec bv[NV];
+    for (int v = 0; v < NV; ++v) bv[v] = *reinterpret_cast<const vecu*>(bp + v * kPanel);
     for (int r = 0; r < MR; ++r) {
       const float av = a[static_cast<size_t>(r) * lda + p];
-      acc0[r] += av * b0;
-      acc1[r] += av * b1;
+      for (int v = 0; v < NV; ++v) acc[r][v] += av * bv[v];
     }
   }
-  for (int r = 0; r < MR; ++r) {
-    *reinterpret_cast<v8u*>(c + r * ldc) = acc0[r];
-    *reinterpret_cast<v8u*>(c + r * ldc + 8) = acc1[r];
-  }
+  for (int r = 0; r < MR; ++r)
+    for (int v = 0; v < NV; ++v) *reinterpret_cast<vecu*>(c + r * ldc + v * kPanel) = acc[r][v];
 }
 
 constexpr int kRows = 6;
 
-}  // namespace
-
-void gemmCols(int m, const float* a, int lda, const PackedMatrix& b, int col0, int ncols, float* c, int ldc,
-              bool accumulate) {
-  const int k = b.k;
-  if (k == 0) {
-    if (!accumulate)
-      for (int i = 0; i < m; ++i) std::memset(c + static_cast<size_t>(i) * ldc, 0, sizeof(float) * ncols);
-    return;
-  }
-  for (int j0 = 0; j0 < ncols; j0 += kPanel) {
-    const float* bp = b.ptr() + col0 + j0;
-    float* cp = c + j0;
-    int i = 0;
-    for (; i + kRows <= m; i += kRows)
-      microKernel<kRows>(k, a + static_cast<size_t>(i) * lda, lda, bp, b.np, cp + static_cast<size_t>(i) * ldc, ldc,
-                         accumulate);
-    const float* ai = a + static_cast<size_t>(i) * lda;
-    float* ci = cp + static_cast<size_t>(i) * ldc;
-    switch (m - i) {
-      case 5: microKernel<5>(k, ai, lda, bp, b.np, ci, ldc, accumulate); break;
-      case 4: microKernel<4>(k, ai, lda, bp, b.np, ci, ldc, accumulate); break;
-      case 3: microKernel<3>(k, ai, lda, bp, b.np, ci, ldc, accumulate); break;
-      case 2: microKernel<2>(k, ai, lda, bp, b.np, ci, ldc, accumulate); break;
-      case 1: microKernel<1>(k, ai, lda, bp, b.np, ci, ldc, accumulate); break;
-      default: break;
-    }
+// All rows of C against one column panel of NV vectors.
+template <int NV>
+void panel(int m, int k, const float* a, int lda, const float* bp, int ldb, float* cp, int ldc, bool accumulate) {
+  int i = 0;
+  for (; i + kRows <= m; i += kRows)
+    microKernel<kRows, NV>(k, a + static_cast<size_t>(i) * lda, lda, bp, ldb, cp + static_cast<size_t>(i) * ldc, ldc,
+                           accumulate);
+  const float* ai = a + static_cast<size_t>(i) * lda;
+  float* ci = cp + static_cast<size_t>(i) * ldc;
+  switch (m - i) {
+    case 5: microKernel<5, NV>(k, ai, lda, bp, ldb, ci, ldc, accumulate); break;
+    case 4: microKernel<4, NV>(k, ai, lda, bp, ldb, ci, ldc, accumulate); break;
+    case 3: microKernel<3, NV>(k, ai, lda, bp, ldb, ci, ldc, accumulate); break;
+    case 2: microKernel<2, NV>(k, ai, lda, bp, ldb, ci, ldc, accumulate); break;
+    case 1: microKernel<1, NV>(k, ai, lda, bp, ldb, ci, ldc, accumulate); break;
+    default: break;
   }
 }
 
+}  // namespace
+
 void gemm(int m, const float* a, int lda, const PackedMatrix& b, float* c, int ldc, bool accumulate) {
-  gemmCols(m, a, lda, b, 0, b.np, c, ldc, accumulate);
+  const int k = b.k;
+  if (k == 0) {
+    if (!accumulate)
+      for (int i = 0; i < m; ++i) std::memset(c + static_cast<size_t>(i) * ldc, 0, sizeof(float) * b.np);
+    return;
+  }
+  int j0 = 0;
+  for (; j0 + 2 * kPanel <= b.np; j0 += 2 * kPanel) panel<2>(m, k, a, lda, b.ptr() + j0, b.np, c + j0, ldc, accumulate);
+  if (j0 < b.np) panel<1>(m, k, a, lda, b.ptr() + j0, b.np, c + j0, ldc, accumulate);
 }
 
 }  // namespace dien

@@ -1,8 +1,8 @@
 // Single-precision matrix product for the small, skinny shapes of DIEN:
 //   C[M, Np] (+)= A[M, K] * B[K, Np]
 // B is a weight matrix packed once at load time: row-major [K, Np] with Np a multiple
-// of kPanel, zero-filled past the true width N. C then always has room for Np columns,
-// so the kernel never needs a column tail; rows are any count.
+// of kPanel (one vector register of floats), zero-filled past the true width N. C then
+// always has room for Np columns, so the kernel never needs a masked column tail.
 #pragma once
 
 #include <cstddef>
@@ -10,7 +10,11 @@
 
 namespace dien {
 
-constexpr int kPanel = 16;
+#if defined(__AVX512F__)
+constexpr int kPanel = 16;  // one zmm register
+#else
+constexpr int kPanel = 8;  // one ymm register (two xmm / NEON registers elsewhere)
+#endif
 
 inline int padPanel(int n) { return (n + kPanel - 1) / kPanel * kPanel; }
 
@@ -30,8 +34,5 @@ struct PackedMatrix {
 // lda >= K, ldc >= B.np; C must have B.np writable columns per row.
 void gemm(int m, const float* a, int lda, const PackedMatrix& b, float* c, int ldc, bool accumulate);
 
-// Same product over a column window [col0, col0 + ncols) of B (col0, ncols multiples of kPanel).
-void gemmCols(int m, const float* a, int lda, const PackedMatrix& b, int col0, int ncols, float* c, int ldc,
-              bool accumulate);
 
 }  // namespace dien

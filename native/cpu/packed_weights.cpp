@@ -20,8 +20,13 @@ void packGru(PackedGru& g, const Config& c, const Weights& w, const std::string&
     g.whh.packTransposed(w.get(whh), 2 * H, H, H);
     g.whhN.packTransposed(w.get(whh) + static_cast<size_t>(2) * H * H, H, H, H);
   }
-  g.bih = w.get(bih);
-  g.bhh = w.get(bhh);
+  const int slack = padPanel(H);
+  g.bihPadded.assign(w.get(bih), w.get(bih) + 3 * H);
+  g.bihPadded.resize(3 * H + slack, 0.0f);
+  g.bhhPadded.assign(w.get(bhh), w.get(bhh) + 3 * H);
+  g.bhhPadded.resize(3 * H + slack, 0.0f);
+  g.bih = g.bihPadded.data();
+  g.bhh = g.bhhPadded.data();
 }
 
 void packScorer(PackedScorer& s, const Weights& w, const std::string& prefix, int kw, const std::vector<int>& hidden) {

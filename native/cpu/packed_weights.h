@@ -18,6 +18,9 @@ struct PackedGru {
   PackedMatrix wih;   // [in, 3H]
   PackedMatrix whh;   // reset-after: [H, 3H]; reset-before: the r, z rows only, [H, 2H]
   PackedMatrix whhN;  // reset-before: the n rows, [H, H]
+  // Biases with ldH zeros after the 3H values: the gate loops run over whole vectors
+  // (H rounded up to kPanel lanes), so they read up to ldH past the last gate.
+  std::vector<float> bihPadded, bhhPadded;
   const float* bih = nullptr;
   const float* bhh = nullptr;
 };

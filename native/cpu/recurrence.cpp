@@ -6,11 +6,17 @@ namespace dien {
 
 namespace {
 
+// Gate loops run over Hp = H rounded up to whole vectors, in blocks of kPanel lanes, so
+// that every iteration is one full vector op and no scalar epilogue runs the exp math.
+// Lanes c >= H read the next gate's values (finite junk) and write only padding.
+
 // reset-after step for one sequence; gh holds W_hh h (bias added here).
 template <Evolution K>
-inline void stepResetAfter(int H, const float* gi, float s, const float* bih, const float* gh, const float* bhh,
+inline void stepResetAfter(int H, int Hp, const float* gi, float s, const float* bih, const float* gh, const float* bhh,
                            float a, float* h) {
-  for (int c = 0; c < H; ++c) {
+  for (int c0 = 0; c0 < Hp; c0 += kPanel)
+#pragma omp simd
+  for (int c = c0; c < c0 + kPanel; ++c) {
     const float r = sigmoid(s * gi[c] + bih[c] + gh[c] + bhh[c]);
     const float z = sigmoid(s * gi[H + c] + bih[H + c] + gh[H + c] + bhh[H + c]);
     const float n = gruCandidate(GruCell::ResetAfter, s * gi[2 * H + c] + bih[2 * H + c], gh[2 * H + c] + bhh[2 * H + c], r);
@@ -19,16 +25,20 @@ inline void stepResetAfter(int H, const float* gi, float s, const float* bih, co
 }
 
 // reset-before, first half: rh = r o h.
-inline void resetGate(int H, const float* gi, float s, const float* bih, const float* gh, const float* bhh,
+inline void resetGate(int Hp, const float* gi, float s, const float* bih, const float* gh, const float* bhh,
                       const float* h, float* rh) {
-  for (int c = 0; c < H; ++c) rh[c] = sigmoid(s * gi[c] + bih[c] + gh[c] + bhh[c]) * h[c];
+  for (int c0 = 0; c0 < Hp; c0 += kPanel)
+#pragma omp simd
+    for (int c = c0; c < c0 + kPanel; ++c) rh[c] = sigmoid(s * gi[c] + bih[c] + gh[c] + bhh[c]) * h[c];
 }
 
 // reset-before, second half; ghn holds W_hn (r o h).
 template <Evolution K>
-inline void stepResetBefore(int H, const float* gi, float s, const float* bih, const float* gh, const float* ghn,
+inline void stepResetBefore(int H, int Hp, const float* gi, float s, const float* bih, const float* gh, const float* ghn,
                             const float* bhh, float a, float* h) {
-  for (int c = 0; c < H; ++c) {
+  for (int c0 = 0; c0 < Hp; c0 += kPanel)
+#pragma omp simd
+  for (int c = c0; c < c0 + kPanel; ++c) {
     const float z = sigmoid(s * gi[H + c] + bih[H + c] + gh[H + c] + bhh[H + c]);
     const float n = gruCandidate(GruCell::ResetBefore, s * gi[2 * H + c] + bih[2 * H + c], ghn[c] + bhh[2 * H + c], 0.0f);
     h[c] = evolveState(K, a, z, n, h[c]);
@@ -38,40 +48,40 @@ inline void stepResetBefore(int H, const float* gi, float s, const float* bih, c
 template <Evolution K>
 void runGruT(const GruRun& r, Workspace& ws) {
   const PackedGru& g = *r.gru;
-  const int H = g.hidden;
-  std::memset(r.h, 0, sizeof(float) * static_cast<size_t>(r.n) * H);
+  const int H = g.hidden, Hp = r.ldh;
+  std::memset(r.h, 0, sizeof(float) * static_cast<size_t>(r.n) * Hp);
   int active = r.n;
   for (int t = 0;; ++t) {
     while (active > 0 && r.len[active - 1] <= t) --active;
     if (active == 0) break;
-    gemm(active, r.h, H, g.whh, ws.GH.data(), ws.ldG, false);
+    gemm(active, r.h, Hp, g.whh, ws.GH.data(), ws.ldG, false);
     if (r.cell == GruCell::ResetAfter) {
       for (int j = 0; j < active; ++j) {
         const float a = r.att ? r.att[r.attRow[j] + t] : 0.0f;
         const float s = r.scaleInput ? a : 1.0f;
         const float* gi = r.gi + static_cast<size_t>(r.giRow[j] + t) * r.ldGi;
-        float* h = r.h + static_cast<size_t>(j) * H;
-        stepResetAfter<K>(H, gi, s, g.bih, ws.GH.data() + static_cast<size_t>(j) * ws.ldG, g.bhh, a, h);
+        float* h = r.h + static_cast<size_t>(j) * Hp;
+        stepResetAfter<K>(H, Hp, gi, s, g.bih, ws.GH.data() + static_cast<size_t>(j) * ws.ldG, g.bhh, a, h);
       }
     } else {
       for (int j = 0; j < active; ++j) {
         const float s = r.scaleInput ? r.att[r.attRow[j] + t] : 1.0f;
         const float* gi = r.gi + static_cast<size_t>(r.giRow[j] + t) * r.ldGi;
-        resetGate(H, gi, s, g.bih, ws.GH.data() + static_cast<size_t>(j) * ws.ldG, g.bhh,
-                  r.h + static_cast<size_t>(j) * H, ws.rh.data() + static_cast<size_t>(j) * H);
+        resetGate(Hp, gi, s, g.bih, ws.GH.data() + static_cast<size_t>(j) * ws.ldG, g.bhh,
+                  r.h + static_cast<size_t>(j) * Hp, ws.rh.data() + static_cast<size_t>(j) * Hp);
       }
-      gemm(active, ws.rh.data(), H, g.whhN, ws.GHn.data(), ws.ldH, false);
+      gemm(active, ws.rh.data(), Hp, g.whhN, ws.GHn.data(), ws.ldH, false);
       for (int j = 0; j < active; ++j) {
         const float a = r.att ? r.att[r.attRow[j] + t] : 0.0f;
         const float s = r.scaleInput ? a : 1.0f;
         const float* gi = r.gi + static_cast<size_t>(r.giRow[j] + t) * r.ldGi;
-        stepResetBefore<K>(H, gi, s, g.bih, ws.GH.data() + static_cast<size_t>(j) * ws.ldG,
-                           ws.GHn.data() + static_cast<size_t>(j) * ws.ldH, g.bhh, a, r.h + static_cast<size_t>(j) * H);
+        stepResetBefore<K>(H, Hp, gi, s, g.bih, ws.GH.data() + static_cast<size_t>(j) * ws.ldG,
+                           ws.GHn.data() + static_cast<size_t>(j) * ws.ldH, g.bhh, a, r.h + static_cast<size_t>(j) * Hp);
       }
     }
     if (r.out)
       for (int j = 0; j < active; ++j)
-        std::memcpy(r.out + static_cast<size_t>(r.outRow[j] + t) * H, r.h + static_cast<size_t>(j) * H,
+        std::memcpy(r.out + static_cast<size_t>(r.outRow[j] + t) * H, r.h + static_cast<size_t>(j) * Hp,
                     sizeof(float) * H);
   }
 }

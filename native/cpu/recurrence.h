@@ -23,7 +23,8 @@ struct GruRun {
   Evolution mix = Evolution::GruAtt;  // how n and h combine (GruAtt: the plain GRU step)
   float* out = nullptr;  // every step's state, ld H (nullable); row outRow[j] + t
   const int* outRow = nullptr;
-  float* h = nullptr;  // [n, H]: starts at 0, ends as each sequence's final state
+  float* h = nullptr;  // [n, ldh]: starts at 0, ends as each sequence's final state
+  int ldh = 0;         // padded H (Workspace::ldH); lanes past H hold junk
 };
 
 void runGru(const GruRun& run, Workspace& ws);

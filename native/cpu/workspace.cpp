@@ -26,14 +26,16 @@ Workspace::Workspace(const Config& cfg, const PackedWeights& pw) {
   recLen.resize(kTile);
   recCats.resize(kTile);
   if (gru) {
+    // The gate loops read whole vectors (ldH lanes) at offsets up to 2H of a row of
+    // GI / GH: ldH floats of slack after the last row keep those reads in bounds.
     Hs.resize(R * H);
-    GI.resize(R * ldG);
-    GI2.resize(R * ldG);
+    GI.resize(R * ldG + ldH);
+    GI2.resize(R * ldG + ldH);
     if (cfg.evolution == Evolution::GruAtt) H2s.resize(R * H);
-    h.resize(static_cast<size_t>(kTile) * H);
-    GH.resize(static_cast<size_t>(kTile) * ldG);
+    h.resize(static_cast<size_t>(kTile) * ldH);
+    GH.resize(static_cast<size_t>(kTile) * ldG + ldH);
     GHn.resize(static_cast<size_t>(kTile) * ldH);
-    rh.resize(static_cast<size_t>(kTile) * H);
+    rh.resize(static_cast<size_t>(kTile) * ldH);
     q.resize(static_cast<size_t>(kTile) * ldH);
     v.resize(static_cast<size_t>(kTile) * ldH);
   }

@@ -74,6 +74,11 @@ def gru_gates(x, h, w_ih, w_hh, b_ih, b_hh, cell):
     return z, n
 
 
+def zero_state(like, width):
+    """[B, width] zeros with B taken from like at run time (so ONNX export keeps B dynamic)."""
+    return torch.zeros_like(like[:, :1]).expand(-1, width)
+
+
 def scorer_layers(inp, hidden):
     sizes = [inp] + list(hidden) + [1]
     return nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
@@ -231,7 +236,7 @@ class DienRef(nn.Module):
     def forward(self, target_item, target_cat, hist_item, hist_cat, hist_len, user=None):
         """Returns logits [B]. Inputs are int64 tensors shaped as MODEL.md section 2."""
         c = self.c
-        B, T = hist_item.shape
+        T = hist_item.shape[1]
         H = c["hidden"]
         emb = self.embedding
         ea = torch.cat([emb.item(target_item), emb.cat(target_cat)], dim=-1)
@@ -245,7 +250,7 @@ class DienRef(nn.Module):
         m = c["model"]
         if m in GRU_MODELS:
             ext, evo = self.extractor, self.evolution
-            h = ea.new_zeros(B, H)
+            h = zero_state(ea, H)
             hs = []
             for t in range(T):
                 z, n = gru_gates(e[:, t], h, ext.weight_ih_l0, ext.weight_hh_l0, ext.bias_ih_l0, ext.bias_hh_l0, c["gruCell"])
@@ -253,7 +258,7 @@ class DienRef(nn.Module):
                 hs.append(h)
             hs = torch.stack(hs, dim=1)
             gates = (evo.weight_ih, evo.weight_hh, evo.bias_ih, evo.bias_hh)
-            g = ea.new_zeros(B, H)
+            g = zero_state(ea, H)
             if c["evolution"] == "gru-att":
                 outs = []
                 for t in range(T):
