@@ -1,5 +1,6 @@
 // Native benchmark: the same workload as `npm run bench` without Node.
-//   dien_bench [--threads N] [--hidden H] [--reps R] [--batches 1,128,1024]
+//   dien_bench [--threads N] [--hidden H] [--reps R] [--batches 1,128,1024] [--peak 1]
+// --peak 1 also measures the machine's fp32 FMA peak and prints each row's fraction of it.
 // Paper defaults (PERFORMANCE.md): E = 36, H = 36, T = 100, mlp attention, augru,
 // dice MLP [200, 80], lengths uniform in 1..100. Prints median samples/s and latency.
 #include <algorithm>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "../tests/test_util.h"
+#include "fma_peak.h"
 #include "model/engine.h"
 
 using namespace dien;
@@ -43,13 +45,14 @@ double flopsPerSample(const Config& c, int L) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  int threads = 0, hidden = 36, reps = 0;
+  int threads = 0, hidden = 36, reps = 0, peak = 0;
   std::vector<int> batches{1, 128, 1024};
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
     if (a == "--threads") threads = std::atoi(argv[i + 1]);
     else if (a == "--hidden") hidden = std::atoi(argv[i + 1]);
     else if (a == "--reps") reps = std::atoi(argv[i + 1]);
+    else if (a == "--peak") peak = std::atoi(argv[i + 1]);
     else if (a == "--batches") {
       batches.clear();
       for (char* p = std::strtok(argv[i + 1], ","); p; p = std::strtok(nullptr, ",")) batches.push_back(std::atoi(p));
@@ -73,7 +76,10 @@ int main(int argc, char** argv) {
   auto engine = Engine::create(c, 1, o);
   std::printf("dien native benchmark: model dien (augru, mlp attention, dice), E=%d H=%d T=%d, threads=%d\n",
               c.embedWidth(), c.hidden, c.maxLen, engine->threads());
-  std::printf("%8s %14s %14s %12s %10s\n", "batch", "samples/s", "latency ms", "GFLOP/s", "min-max ms");
+  const double peakGflops = peak ? measureFmaPeak(engine->threads()) : 0;
+  if (peak) std::printf("measured fp32 FMA peak: %.1f GFLOP/s with %d threads\n", peakGflops, engine->threads());
+  std::printf("%8s %14s %14s %12s %10s%s\n", "batch", "samples/s", "latency ms", "GFLOP/s", "min-max ms",
+              peak ? "  of peak" : "");
   for (int B : batches) {
     const OwnedBatch b = randomBatch(c, B, 1000 + B, 1);
     double flops = 0;
@@ -89,8 +95,10 @@ int main(int argc, char** argv) {
     }
     std::sort(times.begin(), times.end());
     const double med = times[times.size() / 2];
-    std::printf("%8d %14.0f %14.4f %12.2f %5.3f-%.3f\n", B, B / med * 1e3, med, flops / med * 1e-6, times.front(),
+    std::printf("%8d %14.0f %14.4f %12.2f %5.3f-%.3f", B, B / med * 1e3, med, flops / med * 1e-6, times.front(),
                 times.back());
+    if (peak) std::printf("  %7.1f%%", 100.0 * flops / med * 1e-6 / peakGflops);
+    std::printf("\n");
   }
   return 0;
 }
