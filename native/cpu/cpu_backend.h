@@ -8,6 +8,7 @@
 #include <mutex>
 #include <vector>
 
+#include "../model/backend.h"
 #include "../model/batch.h"
 #include "../model/config.h"
 #include "../model/weights.h"
@@ -17,17 +18,18 @@
 
 namespace dien {
 
-class CpuBackend {
+class CpuBackend final : public Backend {
  public:
   // w must outlive the backend.
   CpuBackend(const Config& c, const Weights& w, int threads);
 
   // out[b] = probability (or logit) of sample b. The batch must have been validated.
-  void predict(const BatchView& b, float* out, bool logits);
+  void predict(const BatchView& b, float* out, bool logits) override;
   // out[k] = score of candidate k against the one history. Validated input.
-  void scoreCandidates(const CandidatesView& v, float* out, bool logits);
+  void scoreCandidates(const CandidatesView& v, float* out, bool logits) override;
 
-  int threads() const { return pool_.size(); }
+  const char* name() const override { return "cpu"; }
+  int threads() const override { return pool_.size(); }
 
  private:
   struct Candidate {

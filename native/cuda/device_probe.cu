@@ -20,7 +20,15 @@ CudaStatus probeCuda() {
     return s;
   }
   cudaDeviceProp prop{};
-  if (cudaGetDeviceProperties(&prop, 0) == cudaSuccess) s.name = prop.name;
+  if (cudaGetDeviceProperties(&prop, 0) == cudaSuccess) {
+    s.name = prop.name;
+    s.multiprocessors = prop.multiProcessorCount;
+    int khz = 0;
+    if (cudaDeviceGetAttribute(&khz, cudaDevAttrClockRate, 0) == cudaSuccess) s.clockGhz = khz * 1e-6;
+    // FP32 lanes per multiprocessor: 128 on sm_80 consumer parts and sm_86+, 64 on sm_80 (A100), 128 on sm_90.
+    const int lanes = (prop.major == 8 && prop.minor == 0) ? 64 : 128;
+    s.fp32PeakGflops = s.multiprocessors * lanes * 2.0 * s.clockGhz;
+  }
   void* p = nullptr;
   err = cudaMalloc(&p, 1 << 20);
   if (err != cudaSuccess) {

@@ -4,6 +4,8 @@
 #include <thread>
 
 #include "../common/errors.h"
+#include "../cpu/cpu_backend.h"
+#include "../cuda/cuda_backend.h"
 #include "../cuda/device_probe.h"
 #include "safetensors.h"
 
@@ -20,6 +22,7 @@ int resolveThreads(int requested) {
 
 Engine::Engine(const Config& c, std::unique_ptr<Weights> w, const EngineOptions& opts)
     : config_(c), weights_(std::move(w)) {
+  const int threads = resolveThreads(opts.threads);
   std::string device = opts.device;
   const char* env = std::getenv("DIEN_DEVICE");
   if (env && *env) device = env;
@@ -28,15 +31,26 @@ Engine::Engine(const Config& c, std::unique_ptr<Weights> w, const EngineOptions&
   if (device == "cpu") {
     reason_ = env && *env ? "DIEN_DEVICE=cpu" : "device \"cpu\" requested";
   } else {
+    // auto uses CUDA only when a device really works: a driver, a device, a test allocation.
     const CudaStatus cuda = probeCuda();
-    // The CUDA kernels are not part of this build yet: even a usable device runs on the CPU.
-    const std::string why = cuda.usable ? "a CUDA device is usable, but this build has no CUDA inference kernels"
-                                        : cuda.reason;
-    if (device == "cuda") throw ConfigError(cat("device \"cuda\" requested but unavailable: ", why));
-    reason_ = cat("auto: ", why, "; using the CPU");
+    if (!cuda.usable) {
+      if (device == "cuda") throw ConfigError(cat("device \"cuda\" requested but unavailable: ", cuda.reason));
+      reason_ = cat("auto: ", cuda.reason, "; using the CPU");
+    } else {
+      try {
+        backend_ = makeCudaBackend(config_, *weights_);
+        backendName_ = "cuda";
+        reason_ = cat(device == "cuda" ? "device \"cuda\" requested: " : "auto: ", cuda.reason);
+      } catch (const std::exception& e) {
+        if (device == "cuda") throw;
+        reason_ = cat("auto: the CUDA backend could not start (", e.what(), "); using the CPU");
+      }
+    }
   }
-  backend_ = "cpu";
-  cpu_ = std::make_unique<CpuBackend>(config_, *weights_, resolveThreads(opts.threads));
+  if (!backend_) {
+    backend_ = std::make_unique<CpuBackend>(config_, *weights_, threads);
+    backendName_ = "cpu";
+  }
 }
 
 std::shared_ptr<Engine> Engine::fromSafetensors(const uint8_t* bytes, size_t size, const EngineOptions& opts) {
@@ -53,12 +67,12 @@ std::shared_ptr<Engine> Engine::create(const Config& c, uint64_t seed, const Eng
 
 void Engine::predict(const BatchView& b, float* out, bool logits) {
   validateBatch(config_, b);
-  cpu_->predict(b, out, logits);
+  backend_->predict(b, out, logits);
 }
 
 void Engine::scoreCandidates(const CandidatesView& v, float* out, bool logits) {
   validateCandidates(config_, v);
-  cpu_->scoreCandidates(v, out, logits);
+  backend_->scoreCandidates(v, out, logits);
 }
 
 std::vector<uint8_t> Engine::save() const { return writeSafetensors(config_, *weights_); }

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "../cpu/cpu_backend.h"
+#include "backend.h"
 #include "batch.h"
 #include "config.h"
 #include "weights.h"
@@ -27,9 +27,9 @@ class Engine {
   const Config& config() const { return config_; }
   const Weights& weights() const { return *weights_; }
   int64_t parameters() const { return weights_->totalElements(); }
-  const std::string& backend() const { return backend_; }
+  const std::string& backend() const { return backendName_; }
   const std::string& backendReason() const { return reason_; }
-  int threads() const { return cpu_->threads(); }
+  int threads() const { return backend_->threads(); }
 
   void predict(const BatchView& b, float* out, bool logits);
   void scoreCandidates(const CandidatesView& v, float* out, bool logits);
@@ -39,8 +39,8 @@ class Engine {
   Engine(const Config& c, std::unique_ptr<Weights> w, const EngineOptions& opts);
   Config config_;
   std::unique_ptr<Weights> weights_;
-  std::unique_ptr<CpuBackend> cpu_;
-  std::string backend_, reason_;
+  std::unique_ptr<Backend> backend_;
+  std::string backendName_, reason_;
 };
 
 }  // namespace dien

@@ -17,6 +17,8 @@ CaughtError classifyCurrentException() {
     return {ErrorKind::Weights, e.what()};
   } catch (const ConfigError& e) {
     return {ErrorKind::Config, e.what()};
+  } catch (const CudaError& e) {
+    return {e.oom ? ErrorKind::Memory : ErrorKind::Cuda, e.what()};
   } catch (const std::bad_alloc&) {
     return {ErrorKind::Memory, "out of memory"};
   } catch (const std::exception& e) {
@@ -36,6 +38,7 @@ Napi::Error makeJsError(Napi::Env env, const CaughtError& e) {
   const char* code = e.kind == ErrorKind::Weights  ? "DIEN_BAD_WEIGHTS"
                      : e.kind == ErrorKind::Config ? "DIEN_BAD_CONFIG"
                      : e.kind == ErrorKind::Memory ? "DIEN_OOM"
+                     : e.kind == ErrorKind::Cuda   ? "DIEN_CUDA"
                                                    : "DIEN_INTERNAL";
   err.Set("code", Napi::String::New(env, code));
   return err;

@@ -9,7 +9,7 @@
 
 namespace dien {
 
-enum class ErrorKind { Range, Type, Weights, Config, Memory, Internal };
+enum class ErrorKind { Range, Type, Weights, Config, Memory, Cuda, Internal };
 
 struct CaughtError {
   ErrorKind kind = ErrorKind::Internal;

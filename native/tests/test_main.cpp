@@ -20,134 +20,12 @@
 #include "model/safetensors.h"
 #include "ops/gates.h"
 #include "reference.h"
+#include "test_harness.h"
 #include "test_util.h"
+#include "variants.h"
 
 using namespace dien;
-
-namespace {
-
-struct TestCase {
-  const char* name;
-  std::function<void()> fn;
-};
-std::vector<TestCase>& registry() {
-  static std::vector<TestCase> r;
-  return r;
-}
-struct Register {
-  Register(const char* n, std::function<void()> f) { registry().push_back({n, std::move(f)}); }
-};
-#define TEST(name)                                 \
-  void name();                                     \
-  const Register reg_##name(#name, name);          \
-  void name()
-
-struct Failure : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-#define CHECK(cond)                                                                                         \
-  do {                                                                                                      \
-    if (!(cond)) throw Failure(cat(__FILE__, ":", __LINE__, ": CHECK(", #cond, ") failed"));                \
-  } while (0)
-#define CHECK_MSG(cond, msg)                                                                                \
-  do {                                                                                                      \
-    if (!(cond)) throw Failure(cat(__FILE__, ":", __LINE__, ": ", msg));                                    \
-  } while (0)
-
-// Expects fn to throw E whose message contains needle.
-template <typename E>
-void expectThrow(const std::function<void()>& fn, const std::string& needle) {
-  try {
-    fn();
-  } catch (const E& e) {
-    if (std::string(e.what()).find(needle) == std::string::npos)
-      throw Failure(cat("error \"", e.what(), "\" does not mention \"", needle, "\""));
-    return;
-  } catch (const std::exception& e) {
-    throw Failure(cat("wrong exception type: \"", e.what(), "\" (wanted one mentioning \"", needle, "\")"));
-  }
-  throw Failure(cat("no exception; wanted one mentioning \"", needle, "\""));
-}
-
-Config smallConfig(ModelKind model, int H = 36) {
-  Config c;
-  c.model = model;
-  c.itemVocab = 57;
-  c.catVocab = 11;
-  c.userVocab = 13;
-  c.dItem = 18;
-  c.dCat = 18;
-  c.dUser = 18;
-  c.hidden = H;
-  c.maxLen = 9;
-  c.auxAlpha = model == ModelKind::Dien ? 1.0 : 0.0;
-  switch (model) {
-    case ModelKind::GruAtt: c.evolution = Evolution::GruAtt; break;
-    case ModelKind::DienAigru: c.evolution = Evolution::Aigru; break;
-    case ModelKind::DienAgru: c.evolution = Evolution::Agru; break;
-    default: c.evolution = Evolution::Augru; break;
-  }
-  return c;
-}
-
-// Every variant of MODEL.md 4-7 and 10 the parity test covers.
-std::vector<std::pair<std::string, Config>> variants() {
-  std::vector<std::pair<std::string, Config>> v;
-  for (ModelKind m : {ModelKind::Base, ModelKind::WideDeep, ModelKind::Pnn, ModelKind::Din, ModelKind::GruAtt,
-                      ModelKind::DienAigru, ModelKind::DienAgru, ModelKind::DienAugru, ModelKind::Dien})
-    v.push_back({modelName(m), smallConfig(m)});
-  for (Evolution e : {Evolution::Augru, Evolution::AugruOrig, Evolution::Agru, Evolution::Aigru, Evolution::GruAtt})
-    for (GruCell cell : {GruCell::ResetAfter, GruCell::ResetBefore})
-      for (AttentionKind a : {AttentionKind::Mlp, AttentionKind::Bilinear}) {
-        Config c = smallConfig(ModelKind::Dien, e == Evolution::Aigru ? 32 : 36);
-        c.evolution = e;
-        c.gruCell = cell;
-        c.attention = a;
-        v.push_back({cat("dien/", evolutionName(e), cell == GruCell::ResetAfter ? "/reset-after" : "/reset-before",
-                         a == AttentionKind::Mlp ? "/mlp" : "/bilinear"),
-                     c});
-      }
-  for (Activation act : {Activation::Prelu, Activation::Relu}) {
-    Config c = smallConfig(ModelKind::Dien, 108);
-    c.activation = act;
-    c.mlpBn = true;
-    v.push_back({act == Activation::Prelu ? "dien/H108/prelu+bn" : "dien/H108/relu+bn", c});
-  }
-  {
-    Config c = smallConfig(ModelKind::Dien, 32);
-    c.userVocab = 0;
-    c.dUser = 0;
-    c.attentionHidden = {17};
-    c.mlpHidden = {23, 9, 5};
-    v.push_back({"dien/no-user/odd-layers", c});
-  }
-  {
-    Config c = smallConfig(ModelKind::Pnn);
-    c.userVocab = 0;
-    c.dUser = 0;
-    c.mlpBn = true;
-    v.push_back({"pnn/no-user+bn", c});
-  }
-  {
-    Config c = smallConfig(ModelKind::Din);
-    c.attentionHidden = {};
-    c.mlpHidden = {};
-    v.push_back({"din/single-layer-scorer/no-hidden", c});
-  }
-  return v;
-}
-
-std::shared_ptr<Engine> randomEngine(const Config& c, uint64_t seed, int threads = 2) {
-  Weights w(c);
-  randomizeWeights(w, seed);
-  const std::vector<uint8_t> bytes = writeSafetensors(c, w);
-  EngineOptions o;
-  o.threads = threads;
-  o.device = "cpu";
-  return Engine::fromSafetensors(bytes.data(), bytes.size(), o);
-}
-
-}  // namespace
+using namespace dien::test;
 
 TEST(json_parses_and_rejects) {
   const Json j = Json::parse(R"({"a": [1, 2.5, -3e2], "b": {"c": "x\u00e9\n"}, "d": true, "e": null})", "t");
@@ -480,17 +358,20 @@ TEST(batch_validation_names_field_index_and_value) {
 }
 
 int main() {
-  int passed = 0, failed = 0;
+  int passed = 0, failed = 0, skipped = 0;
   for (const TestCase& t : registry()) {
     try {
       t.fn();
       ++passed;
       std::printf("ok   %s\n", t.name);
+    } catch (const Skipped& e) {
+      ++skipped;
+      std::printf("skip %s: %s\n", t.name, e.what());
     } catch (const std::exception& e) {
       ++failed;
       std::printf("FAIL %s: %s\n", t.name, e.what());
     }
   }
-  std::printf("%d passed, %d failed\n", passed, failed);
+  std::printf("%d passed, %d failed, %d skipped\n", passed, failed, skipped);
   return failed == 0 ? 0 : 1;
 }

@@ -1,0 +1,21 @@
+// What the engine asks of a backend. The CPU backend is the reference; the CUDA
+// backend must match it within MODEL.md section 14.
+#pragma once
+
+#include <string>
+
+#include "batch.h"
+
+namespace dien {
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  // Inputs are validated by the engine before these are called.
+  virtual void predict(const BatchView& b, float* out, bool logits) = 0;
+  virtual void scoreCandidates(const CandidatesView& v, float* out, bool logits) = 0;
+  virtual const char* name() const = 0;
+  virtual int threads() const = 0;
+};
+
+}  // namespace dien

@@ -1,0 +1,109 @@
+// The CUDA backend against the CPU backend (and the float64 reference) on fresh random
+// inputs: every variant, B in {1, 7, 1024}, T in {1, 50, 100}, H in {32, 36, 108},
+// outputs poisoned before each run. Skipped where no CUDA device is usable.
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <limits>
+
+#include "cuda/device_probe.h"
+#include "reference.h"
+#include "test_harness.h"
+#include "test_util.h"
+#include "variants.h"
+
+using namespace dien;
+using namespace dien::test;
+
+namespace {
+
+void requireDevice() {
+  const CudaStatus s = probeCuda();
+  if (!s.usable) SKIP(cat("no usable CUDA device: ", s.reason));
+}
+
+// One CUDA-vs-CPU comparison; returns the relative error.
+double compare(const Config& c, int B, uint64_t seed, bool logits, bool againstReference) {
+  Weights w(c);
+  randomizeWeights(w, seed);
+  const std::vector<uint8_t> bytes = writeSafetensors(c, w);
+  EngineOptions cpu, gpu;
+  cpu.device = "cpu";
+  gpu.device = "cuda";
+  auto a = Engine::fromSafetensors(bytes.data(), bytes.size(), cpu);
+  auto g = Engine::fromSafetensors(bytes.data(), bytes.size(), gpu);
+  CHECK(g->backend() == "cuda");
+  const OwnedBatch b = randomBatch(c, B, seed * 31 + B);
+  std::vector<float> x(B, std::numeric_limits<float>::quiet_NaN()), y(B, std::numeric_limits<float>::quiet_NaN());
+  a->predict(b.view(), x.data(), logits);
+  g->predict(b.view(), y.data(), logits);
+  for (int i = 0; i < B; ++i) CHECK_MSG(std::isfinite(y[i]), cat("CUDA output ", i, " not written or not finite"));
+  double err = relativeError(y, x);
+  if (againstReference) err = std::max(err, relativeError(y, referenceForward(c, w, b.view(), logits)));
+  return err;
+}
+
+}  // namespace
+
+TEST(cuda_every_variant_matches_cpu) {
+  requireDevice();
+  for (const auto& [name, c] : variants())
+    for (int B : {1, 7, 1024})
+      for (bool logits : {false, true}) {
+        const double err = compare(c, B, 7, logits, B <= 7);
+        if (std::getenv("DIEN_TEST_VERBOSE")) std::printf("  cuda %-40s B=%-5d %s %.3g\n", name.c_str(), B, logits ? "logits" : "probs ", err);
+        CHECK_MSG(err <= 1e-5, cat(name, " B=", B, logits ? " logits" : " probabilities", ": relative error ", err));
+      }
+}
+
+TEST(cuda_shapes_match_cpu) {
+  requireDevice();
+  for (int T : {1, 50, 100})
+    for (int H : {32, 36, 108})
+      for (int B : {1, 7, 1024}) {
+        Config c = smallConfig(ModelKind::Dien, H);
+        c.maxLen = T;
+        c.itemVocab = 5000;
+        c.catVocab = 300;
+        const double err = compare(c, B, 11 + T + H, true, false);
+        CHECK_MSG(err <= 1e-5, cat("T=", T, " H=", H, " B=", B, ": relative error ", err));
+      }
+}
+
+TEST(cuda_score_candidates_equals_cpu) {
+  requireDevice();
+  for (const auto& [name, c] : variants()) {
+    auto cpu = randomEngine(c, 5, 2, "cpu");
+    auto gpu = randomEngine(c, 5, 2, "cuda");
+    const OwnedBatch b = randomBatch(c, 300, 3);
+    for (int L : {0, 1, c.maxLen}) {
+      CandidatesView v;
+      v.length = L;
+      v.histItem = b.histItem.data();
+      v.nHistItem = c.maxLen;
+      v.histCat = b.histCat.data();
+      v.nHistCat = c.maxLen;
+      v.user = b.user.empty() ? -1 : b.user[0];
+      v.count = b.B;
+      v.items = b.targetItem.data();
+      v.nItems = b.B;
+      v.cats = b.targetCat.data();
+      v.nCats = b.B;
+      std::vector<float> x(b.B), y(b.B, std::numeric_limits<float>::quiet_NaN());
+      cpu->scoreCandidates(v, x.data(), true);
+      gpu->scoreCandidates(v, y.data(), true);
+      const double err = relativeError(y, x);
+      CHECK_MSG(err <= 1e-5, cat(name, " L=", L, ": relative error ", err));
+    }
+  }
+}
+
+TEST(cuda_request_without_device_is_a_clear_error) {
+  const CudaStatus s = probeCuda();
+  if (s.usable) SKIP("a CUDA device is usable here");
+  const Config c = smallConfig(ModelKind::Dien);
+  expectThrow<ConfigError>([&] { randomEngine(c, 1, 1, "cuda"); }, "device \"cuda\" requested but unavailable");
+  auto e = randomEngine(c, 1, 1, "auto");
+  CHECK(e->backend() == "cpu");
+  CHECK(e->backendReason().find("using the CPU") != std::string::npos);
+}
