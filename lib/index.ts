@@ -1,5 +1,6 @@
 export { DienModel } from "./model";
-export type { Batch, Candidates, CreateOptions, Device, EngineOptions, ModelInfo, ScoreOptions, UserHistory } from "./model";
+export type { Batch } from "./types";
+export type { Candidates, CreateOptions, Device, EngineOptions, ModelInfo, ScoreOptions, UserHistory } from "./model";
 export { normalizeConfig } from "./config";
 export type { ConfigInput, ModelConfig, ModelName, GruCell, AttentionKind, Evolution, Activation, AuxNet } from "./config";
 export { DienError } from "./errors";

@@ -5,6 +5,7 @@ import { writeFileAtomic } from "./atomic";
 import { type ConfigInput, type ModelConfig, hasUserField, normalizeConfig } from "./config";
 import { DienError, type DienErrorCode } from "./errors";
 import { type NativeModel, native } from "./native";
+import type { Batch } from "./types";
 import {
   checkIds,
   checkLengths,
@@ -17,18 +18,6 @@ import {
   expectOneOf,
   invalidType,
 } from "./validate";
-
-/** One batch of MODEL.md section 2: B samples, histories right-padded to maxLen. */
-export interface Batch {
-  targetItem: Int32Array;
-  targetCat: Int32Array;
-  /** [B, maxLen] row-major; positions t >= histLen[b] are ignored but must hold valid ids. */
-  histItem: Int32Array;
-  histCat: Int32Array;
-  histLen: Int32Array;
-  /** Required exactly when the model has a user field. */
-  user?: Int32Array;
-}
 
 /** One user's behaviour history, oldest first. */
 export interface UserHistory {

@@ -4,6 +4,7 @@
  * how to fix it instead of surfacing a bare dlopen message.
  */
 import { DienError } from "./errors";
+import type { Batch } from "./types";
 
 export interface NativeInfo {
   backend: string;
@@ -16,14 +17,7 @@ export interface NativeInfo {
 
 export interface NativeModel {
   predict(
-    inputs: {
-      targetItem: Int32Array;
-      targetCat: Int32Array;
-      histItem: Int32Array;
-      histCat: Int32Array;
-      histLen: Int32Array;
-      user?: Int32Array;
-    },
+    inputs: Batch,
     out: Float32Array | undefined,
     logits: boolean,
   ): Promise<Float32Array>;

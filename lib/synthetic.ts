@@ -3,7 +3,7 @@
  * `npm start`, `npm run bench` and tests. Deterministic for a seed on every platform.
  */
 import type { ConfigInput, ModelConfig } from "./config";
-import type { Batch } from "./model";
+import type { Batch } from "./types";
 
 /** PERFORMANCE.md "paper defaults": E = 36, H = 36, T = 100, mlp attention, augru, dice. */
 export function paperDefaults(overrides: Partial<ModelConfig> = {}): ConfigInput {

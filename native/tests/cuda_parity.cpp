@@ -77,18 +77,7 @@ TEST(cuda_score_candidates_equals_cpu) {
     auto gpu = randomEngine(c, 5, 2, "cuda");
     const OwnedBatch b = randomBatch(c, 300, 3);
     for (int L : {0, 1, c.maxLen}) {
-      CandidatesView v;
-      v.length = L;
-      v.histItem = b.histItem.data();
-      v.nHistItem = c.maxLen;
-      v.histCat = b.histCat.data();
-      v.nHistCat = c.maxLen;
-      v.user = b.user.empty() ? -1 : b.user[0];
-      v.count = b.B;
-      v.items = b.targetItem.data();
-      v.nItems = b.B;
-      v.cats = b.targetCat.data();
-      v.nCats = b.B;
+      const CandidatesView v = candidatesOf(b, L);
       std::vector<float> x(b.B), y(b.B, std::numeric_limits<float>::quiet_NaN());
       cpu->scoreCandidates(v, x.data(), true);
       gpu->scoreCandidates(v, y.data(), true);

@@ -307,18 +307,7 @@ TEST(score_candidates_equals_predict_on_expanded_batch) {
       }
       std::vector<float> expect(b.B), got(b.B, std::numeric_limits<float>::quiet_NaN());
       e->predict(b.view(), expect.data(), false);
-      CandidatesView v;
-      v.length = L;
-      v.histItem = b.histItem.data();
-      v.nHistItem = c.maxLen;
-      v.histCat = b.histCat.data();
-      v.nHistCat = c.maxLen;
-      v.user = b.user.empty() ? -1 : b.user[0];
-      v.count = b.B;
-      v.items = b.targetItem.data();
-      v.nItems = b.B;
-      v.cats = b.targetCat.data();
-      v.nCats = b.B;
+      const CandidatesView v = candidatesOf(b, L);
       e->scoreCandidates(v, got.data(), false);
       const double err = relativeError(got, expect);
       CHECK_MSG(err <= 1e-6, cat(name, " L=", L, ": relative error ", err));

@@ -79,6 +79,23 @@ inline OwnedBatch randomBatch(const Config& c, int64_t B, uint64_t seed, int min
   return b;
 }
 
+// The history of sample 0 of b (its first L steps) against every target of b.
+inline CandidatesView candidatesOf(const OwnedBatch& b, int L) {
+  CandidatesView v;
+  v.length = L;
+  v.histItem = b.histItem.data();
+  v.nHistItem = static_cast<size_t>(b.T);
+  v.histCat = b.histCat.data();
+  v.nHistCat = static_cast<size_t>(b.T);
+  v.user = b.user.empty() ? -1 : b.user[0];
+  v.count = b.B;
+  v.items = b.targetItem.data();
+  v.nItems = static_cast<size_t>(b.B);
+  v.cats = b.targetCat.data();
+  v.nCats = static_cast<size_t>(b.B);
+  return v;
+}
+
 // ||out - ref||_2 / ||ref||_2 (MODEL.md 14).
 template <typename A, typename B>
 double relativeError(const A& out, const B& ref) {

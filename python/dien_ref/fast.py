@@ -8,7 +8,7 @@ fall back to DienRef.forward.
 import torch
 from torch import nn
 
-from .model import GRU_MODELS, masked_softmax, run_scorer, zero_state
+from .model import GRU_MODELS, gates_from_projection, mix_state, zero_state
 
 
 class FastDien(nn.Module):
@@ -65,27 +65,8 @@ class FastDien(nn.Module):
         h = zero_state(x[:, 0], H)
         out = []
         for t in range(x.shape[1]):
-            gi = gi_all[:, t]
-            if cell == "reset-after":
-                gh = h @ w_hh.T + b_hh
-                r = torch.sigmoid(gi[:, :H] + gh[:, :H])
-                z = torch.sigmoid(gi[:, H : 2 * H] + gh[:, H : 2 * H])
-                n = torch.tanh(gi[:, 2 * H :] + r * gh[:, 2 * H :])
-            else:
-                ghrz = h @ w_hh[: 2 * H].T + b_hh[: 2 * H]
-                r = torch.sigmoid(gi[:, :H] + ghrz[:, :H])
-                z = torch.sigmoid(gi[:, H : 2 * H] + ghrz[:, H:])
-                n = torch.tanh(gi[:, 2 * H :] + (r * h) @ w_hh[2 * H :].T + b_hh[2 * H :])
-            if kind == "augru":
-                u = a[:, t : t + 1] * (1 - z)
-                new = h + u * (n - h)
-            elif kind == "augru-orig":
-                zz = (1 - a[:, t : t + 1]) * z
-                new = n + zz * (h - n)
-            elif kind == "agru":
-                new = h + a[:, t : t + 1] * (n - h)
-            else:
-                new = n + z * (h - n)
-            h = torch.where(mask[:, t : t + 1], new, h)
+            z, n = gates_from_projection(gi_all[:, t], h, w_hh, b_hh, cell)
+            at = a[:, t : t + 1] if a is not None else None
+            h = torch.where(mask[:, t : t + 1], mix_state(kind, at, z, n, h), h)
             out.append(h)
         return torch.stack(out, dim=1)

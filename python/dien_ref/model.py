@@ -59,8 +59,12 @@ class EvolutionGRU(nn.Module):
 
 def gru_gates(x, h, w_ih, w_hh, b_ih, b_hh, cell):
     """Returns (z, n): keep gate and candidate state."""
+    return gates_from_projection(x @ w_ih.T + b_ih, h, w_hh, b_hh, cell)
+
+
+def gates_from_projection(gi, h, w_hh, b_hh, cell):
+    """(z, n) from the input projection gi = W_ih x + b_ih (MODEL.md section 4, both forms)."""
     H = h.shape[-1]
-    gi = x @ w_ih.T + b_ih
     if cell == "reset-after":
         gh = h @ w_hh.T + b_hh
         r = torch.sigmoid(gi[:, :H] + gh[:, :H])
@@ -72,6 +76,19 @@ def gru_gates(x, h, w_ih, w_hh, b_ih, b_hh, cell):
         z = torch.sigmoid(gi[:, H : 2 * H] + ghrz[:, H:])
         n = torch.tanh(gi[:, 2 * H :] + (r * h) @ w_hh[2 * H :].T + b_hh[2 * H :])
     return z, n
+
+
+def mix_state(kind, a, z, n, h):
+    """The new state of MODEL.md section 6 (a: [B, 1] attention weight; unused by plain GRUs)."""
+    if kind == "augru":
+        u = a * (1 - z)
+        return (1 - u) * h + u * n
+    if kind == "augru-orig":
+        zz = (1 - a) * z
+        return zz * h + (1 - zz) * n
+    if kind == "agru":
+        return (1 - a) * h + a * n
+    return (1 - z) * n + z * h
 
 
 def zero_state(like, width):
@@ -274,17 +291,7 @@ class DienRef(nn.Module):
                     at = a[:, t : t + 1]
                     x = hs[:, t] * at if c["evolution"] == "aigru" else hs[:, t]
                     z, n = gru_gates(x, g, *gates, c["gruCell"])
-                    if c["evolution"] == "augru":
-                        u = at * (1 - z)
-                        new = (1 - u) * g + u * n
-                    elif c["evolution"] == "augru-orig":
-                        zz = (1 - at) * z
-                        new = zz * g + (1 - zz) * n
-                    elif c["evolution"] == "agru":
-                        new = (1 - at) * g + at * n
-                    else:
-                        new = (1 - z) * n + z * g
-                    g = torch.where(mask[:, t : t + 1], new, g)
+                    g = torch.where(mask[:, t : t + 1], mix_state(c["evolution"], at, z, n, g), g)
                 interest = g
             parts.append(interest)
         elif m == "din":
