@@ -4,6 +4,7 @@
  */
 import type { ConfigInput, ModelConfig } from "./config";
 import type { Batch } from "./types";
+import { expectInteger, expectObject } from "./validate";
 
 /** PERFORMANCE.md "paper defaults": E = 36, H = 36, T = 100, mlp attention, augru, dice. */
 export function paperDefaults(overrides: Partial<ModelConfig> = {}): ConfigInput {
@@ -24,8 +25,15 @@ export function rng(seed: number): () => number {
 
 /** B samples with ids uniform over the vocabularies and lengths uniform in [minLen, maxLen]. */
 export function randomBatch(config: Pick<ModelConfig, "itemVocab" | "catVocab" | "userVocab" | "maxLen">, batch: number, seed = 1, minLen = 1): Batch {
+  const c = expectObject("config", config);
+  const T = expectInteger("config.maxLen", c.maxLen, 1);
+  expectInteger("config.itemVocab", c.itemVocab, 1);
+  expectInteger("config.catVocab", c.catVocab, 1);
+  expectInteger("config.userVocab", c.userVocab, 0);
+  expectInteger("batch", batch, 0, 1 << 24);
+  expectInteger("seed", seed, 0, 0xffffffff);
+  expectInteger("minLen", minLen, 0, T);
   const r = rng(seed);
-  const T = config.maxLen;
   const int = (n: number) => Math.floor(r() * n);
   const b: Batch = {
     targetItem: new Int32Array(batch),

@@ -28,6 +28,14 @@ TESTS_RC=$?
 grep -E "^(ok|FAIL|skip)|passed" "$OUT/tests.log"
 WORST=$(grep -E "^  cuda " "$OUT/tests.log" | awk '{print $NF}' | sort -g | tail -1)
 
+log "compute-sanitizer (memcheck, racecheck) on the smoke test"
+for tool in memcheck racecheck; do
+  if command -v compute-sanitizer > /dev/null; then
+    timeout 300 compute-sanitizer --tool $tool --error-exitcode 3 ./build-gpu/dien_tests cuda_smoke > "$OUT/sanitizer-$tool.log" 2>&1
+    echo "compute-sanitizer $tool: rc=$? ($(grep -cE 'ERROR SUMMARY: [1-9]|Invalid|Race' "$OUT/sanitizer-$tool.log") error lines)"
+  fi
+done
+
 log "benchmarks"
 : > "$OUT/rows.txt"
 CONFIGS="36:100 36:50 32:100 108:100"
@@ -51,6 +59,9 @@ fi
   echo
   echo "== dien device check: $(head -1 "$OUT/gpu.txt") =="
   echo "native tests: $(grep -E 'passed' "$OUT/tests.log" | tail -1) (rc=$TESTS_RC); worst CUDA-vs-CPU relative error: ${WORST:-n/a}"
+  for tool in memcheck racecheck; do
+    [ -f "$OUT/sanitizer-$tool.log" ] && echo "compute-sanitizer $tool: $(grep -E 'ERROR SUMMARY' "$OUT/sanitizer-$tool.log" | tail -1)"
+  done
   printf "%-6s %4s %4s %6s %14s %12s %14s %8s\n" device H T B samples/s latency_ms torch_samples/s ratio
   while read -r line; do
     case "$line" in ROW*) ;; *) continue ;; esac

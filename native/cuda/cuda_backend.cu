@@ -112,16 +112,16 @@ class CudaBackend final : public Backend {
     std::lock_guard<std::mutex> lock(mutex_);
     const int n = static_cast<int>(b.batch);
     if (n == 0) return;
-    const int T = cfg_.maxLen;
+    const size_t N = static_cast<size_t>(n), T = static_cast<size_t>(cfg_.maxLen);
     int32_t* h = stage(n, n);
-    std::memcpy(h, b.histLen, sizeof(int32_t) * n);
-    std::memcpy(h + n, b.histItem, sizeof(int32_t) * n * T);
-    std::memcpy(h + n + n * T, b.histCat, sizeof(int32_t) * n * T);
-    int32_t* cand = h + n + 2 * n * T;
-    std::memcpy(cand, b.targetItem, sizeof(int32_t) * n);
-    std::memcpy(cand + n, b.targetCat, sizeof(int32_t) * n);
-    if (b.user) std::memcpy(cand + 2 * n, b.user, sizeof(int32_t) * n);
-    else std::memset(cand + 2 * n, 0, sizeof(int32_t) * n);
+    std::memcpy(h, b.histLen, sizeof(int32_t) * N);
+    std::memcpy(h + N, b.histItem, sizeof(int32_t) * N * T);
+    std::memcpy(h + N + N * T, b.histCat, sizeof(int32_t) * N * T);
+    int32_t* cand = h + N + 2 * N * T;
+    std::memcpy(cand, b.targetItem, sizeof(int32_t) * N);
+    std::memcpy(cand + N, b.targetCat, sizeof(int32_t) * N);
+    if (b.user) std::memcpy(cand + 2 * N, b.user, sizeof(int32_t) * N);
+    else std::memset(cand + 2 * N, 0, sizeof(int32_t) * N);
     run(n, n, 1, out, logits);
   }
 

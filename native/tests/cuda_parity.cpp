@@ -45,6 +45,17 @@ double compare(const Config& c, int B, uint64_t seed, bool logits, bool againstR
 
 }  // namespace
 
+// Small enough to run under compute-sanitizer (memcheck, racecheck) in device-check.sh.
+TEST(cuda_smoke) {
+  requireDevice();
+  for (const char* name : {"dien/augru/reset-before/mlp", "din", "dien/gru-att/reset-after/bilinear", "wide-deep"})
+    for (const auto& [n, c] : variants())
+      if (n == name) {
+        const double err = compare(c, 7, 3, true, true);
+        CHECK_MSG(err <= 1e-5, cat(n, ": relative error ", err));
+      }
+}
+
 TEST(cuda_every_variant_matches_cpu) {
   requireDevice();
   for (const auto& [name, c] : variants())

@@ -346,9 +346,12 @@ TEST(batch_validation_names_field_index_and_value) {
   check([](OwnedBatch& b) { b.histItem.pop_back(); }, "histItem: expected 180 elements but got 179");
 }
 
-int main() {
+// dien_tests [substring]: run every test, or only those whose name contains substring.
+int main(int argc, char** argv) {
+  const std::string filter = argc > 1 ? argv[1] : "";
   int passed = 0, failed = 0, skipped = 0;
   for (const TestCase& t : registry()) {
+    if (!filter.empty() && std::string(t.name).find(filter) == std::string::npos) continue;
     try {
       t.fn();
       ++passed;
