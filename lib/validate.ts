@@ -21,6 +21,9 @@ export function invalidType(field: string, expected: string, actual: unknown): T
 
 export function expectInt32Array(field: string, value: unknown): Int32Array {
   if (!(value instanceof Int32Array)) throw invalidType(field, "an Int32Array", value);
+  // Ids are checked once and read later on worker threads; shared memory could change in between.
+  if (typeof SharedArrayBuffer !== "undefined" && value.buffer instanceof SharedArrayBuffer)
+    throw new TypeError(`${field}: arrays over a SharedArrayBuffer are not accepted (another thread could change them after validation); copy into a plain Int32Array`);
   return value;
 }
 

@@ -61,6 +61,15 @@ describe("predict input validation (TypeScript layer)", () => {
     await expect(model.predict(withEdit(field, index, value))).rejects.toThrow(new RangeError(message));
   });
 
+  it("refuses ids in shared memory, in TypeScript and in C++", async () => {
+    const shared = new Int32Array(new SharedArrayBuffer(good.histItem.byteLength));
+    shared.set(good.histItem);
+    await expect(model.predict(withField("histItem", shared))).rejects.toThrow(/histItem: arrays over a SharedArrayBuffer are not accepted/);
+    const handle = await native().createModel(JSON.stringify(model.config), 1);
+    expect(() => handle.predict({ ...good, histItem: shared }, undefined, false)).toThrow(/histItem: arrays over a SharedArrayBuffer are not accepted/);
+    handle.dispose();
+  });
+
   it("requires user ids when the model has a user field", async () => {
     const { user: _user, ...noUser } = good;
     await expect(model.predict(noUser as Batch)).rejects.toThrow(/user: the model has a user field/);

@@ -32,10 +32,25 @@ std::string describeJsValue(const Napi::Value& v) {
   return "object";
 }
 
+namespace {
+// Ids are validated once and read later on worker threads: memory another JS thread
+// can write meanwhile (a SharedArrayBuffer) could turn a checked id into an
+// out-of-bounds read, so such arrays are refused.
+void refuseShared(const Napi::TypedArray& a, const std::string& field) {
+  napi_value buffer = nullptr;
+  bool plain = false;
+  if (napi_get_typedarray_info(a.Env(), a, nullptr, nullptr, nullptr, &buffer, nullptr) != napi_ok ||
+      napi_is_arraybuffer(a.Env(), buffer, &plain) != napi_ok || !plain)
+    throw Napi::TypeError::New(a.Env(), field + ": arrays over a SharedArrayBuffer are not accepted (another thread "
+                                                "could change them after validation); copy into a plain Int32Array");
+}
+}  // namespace
+
 Int32View int32Array(const Napi::Value& v, const std::string& field) {
   if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
     throw Napi::TypeError::New(v.Env(), field + ": expected an Int32Array but got " + describeJsValue(v));
   Napi::Int32Array a = v.As<Napi::Int32Array>();
+  refuseShared(a, field);
   return {a.Data(), a.ElementLength()};
 }
 
