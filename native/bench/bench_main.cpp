@@ -101,6 +101,9 @@ int main(int argc, char** argv) {
   }
   std::printf("dien native benchmark: model dien (augru, mlp attention, dice), E=%d H=%d T=%d, backend %s, threads=%d\n",
               c.embedWidth(), c.hidden, c.maxLen, engine->backend().c_str(), engine->threads());
+  std::printf("forward FLOPs per sample (PERFORMANCE.md count): %.2f M at the mean length %.1f, %.2f M at T\n",
+              flopsPerSample(c, static_cast<int>((c.maxLen + 1) / 2)) * 1e-6, (c.maxLen + 1) / 2.0,
+              flopsPerSample(c, c.maxLen) * 1e-6);
   double peakGflops = 0;
   if (peak && engine->backend() == "cuda") {
     const CudaStatus s = probeCuda();

@@ -122,6 +122,12 @@ class CudaBackend final : public Backend {
     std::memcpy(cand + N, b.targetCat, sizeof(int32_t) * N);
     if (b.user) std::memcpy(cand + 2 * N, b.user, sizeof(int32_t) * N);
     else std::memset(cand + 2 * N, 0, sizeof(int32_t) * N);
+    // Samples longest first (a counting sort over lengths 0..T), for the recurrent kernels.
+    int32_t* order = cand + 3 * N;
+    lengthCounts_.assign(T + 2, 0);
+    for (size_t i = 0; i < N; ++i) ++lengthCounts_[T - b.histLen[i] + 1];
+    for (size_t k = 1; k < lengthCounts_.size(); ++k) lengthCounts_[k] += lengthCounts_[k - 1];
+    for (size_t i = 0; i < N; ++i) order[lengthCounts_[T - b.histLen[i]]++] = static_cast<int32_t>(i);
     run(n, n, 1, out, logits);
   }
 
@@ -139,20 +145,21 @@ class CudaBackend final : public Backend {
     std::memcpy(cand, v.items, sizeof(int32_t) * k);
     std::memcpy(cand + k, v.cats, sizeof(int32_t) * k);
     std::fill(cand + 2 * k, cand + 3 * k, v.user < 0 ? 0 : v.user);
+    for (int i = 0; i < k; ++i) cand[3 * k + i] = i;  // one history: every candidate has its length
     run(1, k, 0, out, logits);
   }
 
  private:
-  // Pinned staging for [len nrec | histItem nrec*T | histCat nrec*T | item n | cat n | user n].
+  // Pinned staging for [len nrec | histItem nrec*T | histCat nrec*T | item n | cat n | user n | order n].
   int32_t* stage(int nrec, int n) {
-    const size_t ints = static_cast<size_t>(nrec) * (1 + 2 * cfg_.maxLen) + 3 * static_cast<size_t>(n);
+    const size_t ints = static_cast<size_t>(nrec) * (1 + 2 * cfg_.maxLen) + 4 * static_cast<size_t>(n);
     return static_cast<int32_t*>(pinnedIn_.ensure(ints * sizeof(int32_t)));
   }
 
   void run(int nrec, int n, int recStride, float* out, bool logits) {
     const int T = cfg_.maxLen, E = cfg_.embedWidth(), H = cfg_.hidden;
     const size_t rows = static_cast<size_t>(nrec) * T;
-    const size_t ints = static_cast<size_t>(nrec) * (1 + 2 * T) + 3 * static_cast<size_t>(n);
+    const size_t ints = static_cast<size_t>(nrec) * (1 + 2 * T) + 4 * static_cast<size_t>(n);
     int32_t* dInts = static_cast<int32_t*>(ints_.ensure(ints * sizeof(int32_t)));
     float* X = static_cast<float*>(X_.ensure(rows * E * sizeof(float)));
     float* sRec = static_cast<float*>(sRec_.ensure(static_cast<size_t>(nrec) * E * sizeof(float)));
@@ -175,6 +182,7 @@ class CudaBackend final : public Backend {
     const int32_t* candItem = histCat + rows;
     const int32_t* candCat = candItem + n;
     const int32_t* candUser = candCat + n;
+    const int32_t* order = candUser + n;
 
     cuda::embedRecords(stream_, emb_, nrec, T, histItem, histCat, len, X, sRec);
     const float* keys = X;
@@ -186,6 +194,7 @@ class CudaBackend final : public Backend {
       ext.n = nrec;
       ext.T = T;
       ext.len = len;
+      ext.order = recStride == 1 ? order : nullptr;  // records are the samples in predict
       ext.gi = GI;
       ext.out = Hs;
       cuda::gruRecurrent(stream_, ext);
@@ -222,6 +231,7 @@ class CudaBackend final : public Backend {
         evo.T = T;
         evo.recStride = recStride;
         evo.len = len;
+        evo.order = order;
         evo.gi = GI2;
         evo.att = att;
         evo.scaleInput = cfg_.evolution == Evolution::Aigru;
@@ -465,6 +475,7 @@ class CudaBackend final : public Backend {
   cudaStream_t stream_ = nullptr;
   DeviceBuffer ints_, X_, sRec_, GI_, Hs_, GI2_, H2s_, att_, interest_, out_;
   PinnedBuffer pinnedIn_, pinnedOut_;
+  std::vector<size_t> lengthCounts_;
   std::mutex mutex_;
 };
 

@@ -30,6 +30,8 @@ struct GruLaunch {
   int n = 0;                          // sequences
   int T = 0;
   int recStride = 1;                 // record of sequence j = j * recStride
+  const int32_t* order = nullptr;    // [n] sequences longest first (null: identity), so that
+                                     // a block's sequences end at about the same step
   const int32_t* len = nullptr;      // [records]
   const float* gi = nullptr;         // [records * T, 3H] input projections, no bias
   const float* att = nullptr;        // [n * T] or null

@@ -24,8 +24,9 @@ __global__ void gruRecurrentKernel(GruLaunch p) {
   float* rh = hs + S * H;        // [S][H] r o h (reset-before)
   for (int i = threadIdx.y * blockDim.x + threadIdx.x; i < H * H3; i += blockDim.x * blockDim.y) whhT[i] = p.g.whhT[i];
   const int c = threadIdx.x, sl = threadIdx.y;
-  const int seq = blockIdx.x * S + sl;
-  const bool valid = seq < p.n && c < H;
+  const int slot = blockIdx.x * S + sl;
+  const bool valid = slot < p.n && c < H;
+  const int seq = valid && p.order ? p.order[slot] : slot;
   const int rec = seq * p.recStride;
   const int L = valid ? p.len[rec] : 0;
   float h = 0.0f;
