@@ -42,6 +42,12 @@ describe("device selection", () => {
     expect((err as Error).message).toContain(cudaStatus().reason);
   });
 
+  it("a bad DIEN_DEVICE is a DIEN_BAD_CONFIG naming the variable", async () => {
+    process.env.DIEN_DEVICE = "gpu0";
+    const err = await DienModel.create(config).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: "DIEN_BAD_CONFIG", message: 'DIEN_DEVICE: expected "auto", "cpu" or "cuda" but got "gpu0"' });
+  });
+
   it("rejects an unknown device name", async () => {
     await expect(DienModel.create(config, { device: "tpu" as never })).rejects.toThrow('options.device: expected one of "auto", "cpu", "cuda" but got string "tpu"');
   });

@@ -26,8 +26,11 @@ Engine::Engine(const Config& c, std::unique_ptr<Weights> w, const EngineOptions&
   std::string device = opts.device;
   const char* env = std::getenv("DIEN_DEVICE");
   if (env && *env) device = env;
-  if (device != "auto" && device != "cpu" && device != "cuda")
-    throw InputError(cat("device: expected \"auto\", \"cpu\" or \"cuda\" but got \"", device, "\""));
+  if (device != "auto" && device != "cpu" && device != "cuda") {
+    const std::string msg = cat(env && *env ? "DIEN_DEVICE" : "device", ": expected \"auto\", \"cpu\" or \"cuda\" but got \"", device, "\"");
+    if (env && *env) throw ConfigError(msg);  // the environment, not the caller's argument
+    throw InputError(msg);
+  }
   if (device == "cpu") {
     reason_ = env && *env ? "DIEN_DEVICE=cpu" : "device \"cpu\" requested";
   } else {
