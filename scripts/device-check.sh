@@ -15,7 +15,8 @@ log() { echo "[device-check $(date +%H:%M:%S)] $*"; }
 
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv,noheader 2>&1 | tee "$OUT/gpu.txt"
 log "configure + build (sm_90)"
-if ! { cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 &&
+# Warnings stay warnings there: that machine's host compiler may warn where ours does not.
+if ! { cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 -DDIEN_WERROR=OFF &&
        cmake --build build-gpu -j"$(nproc)" --target dien_tests dien_bench; } > "$OUT/build.log" 2>&1; then
   tail -40 "$OUT/build.log"
   log "BUILD FAILED"

@@ -258,7 +258,7 @@ class DienRef(nn.Module):
         emb = self.embedding
         ea = torch.cat([emb.item(target_item), emb.cat(target_cat)], dim=-1)
         e = torch.cat([emb.item(hist_item), emb.cat(hist_cat)], dim=-1)
-        mask = torch.arange(T).unsqueeze(0) < hist_len.unsqueeze(1)
+        mask = torch.arange(T, device=hist_len.device).unsqueeze(0) < hist_len.unsqueeze(1)
         s = (e * mask.unsqueeze(-1)).sum(dim=1)
         parts = []
         if c["userVocab"] > 0:
