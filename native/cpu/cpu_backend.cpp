@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <numeric>
 
 #include "recurrence.h"
 
@@ -316,9 +315,8 @@ void CpuBackend::predict(const BatchView& b, float* out, bool logits) {
   const int64_t B = b.batch, T = b.steps;
   if (B == 0) return;
   order_.resize(static_cast<size_t>(B));
-  std::iota(order_.begin(), order_.end(), 0);
   // Longest histories first: tiles then hold similar lengths and few steps idle.
-  std::stable_sort(order_.begin(), order_.end(), [&](int x, int y) { return b.histLen[x] > b.histLen[y]; });
+  longestFirst(b.histLen, static_cast<size_t>(B), static_cast<int>(T), order_.data(), lengthCounts_);
   const int tiles = static_cast<int>((B + kTile - 1) / kTile);
   pool_.run(tiles, [&](int tile, int worker) {
     Workspace& ws = *ws_[worker];

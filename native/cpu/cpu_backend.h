@@ -51,7 +51,8 @@ class CpuBackend final : public Backend {
   ThreadPool pool_;
   std::vector<std::unique_ptr<Workspace>> ws_;
   std::unique_ptr<Workspace> userWs_;  // scoreCandidates: the shared user history
-  std::vector<int> order_;
+  std::vector<int32_t> order_;
+  std::vector<size_t> lengthCounts_;
   std::mutex mutex_;
 };
 

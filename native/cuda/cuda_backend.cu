@@ -122,12 +122,8 @@ class CudaBackend final : public Backend {
     std::memcpy(cand + N, b.targetCat, sizeof(int32_t) * N);
     if (b.user) std::memcpy(cand + 2 * N, b.user, sizeof(int32_t) * N);
     else std::memset(cand + 2 * N, 0, sizeof(int32_t) * N);
-    // Samples longest first (a counting sort over lengths 0..T), for the recurrent kernels.
-    int32_t* order = cand + 3 * N;
-    lengthCounts_.assign(T + 2, 0);
-    for (size_t i = 0; i < N; ++i) ++lengthCounts_[T - b.histLen[i] + 1];
-    for (size_t k = 1; k < lengthCounts_.size(); ++k) lengthCounts_[k] += lengthCounts_[k - 1];
-    for (size_t i = 0; i < N; ++i) order[lengthCounts_[T - b.histLen[i]]++] = static_cast<int32_t>(i);
+    // Samples longest first, so that the sequences of one recurrent block end together.
+    longestFirst(b.histLen, N, cfg_.maxLen, cand + 3 * N, lengthCounts_);
     run(n, n, 1, out, logits);
   }
 

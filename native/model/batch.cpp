@@ -53,6 +53,13 @@ void validateBatch(const Config& c, const BatchView& b) {
   }
 }
 
+void longestFirst(const int32_t* len, size_t n, int maxLen, int32_t* order, std::vector<size_t>& counts) {
+  counts.assign(static_cast<size_t>(maxLen) + 2, 0);
+  for (size_t i = 0; i < n; ++i) ++counts[static_cast<size_t>(maxLen - len[i]) + 1];
+  for (size_t k = 1; k < counts.size(); ++k) counts[k] += counts[k - 1];
+  for (size_t i = 0; i < n; ++i) order[counts[static_cast<size_t>(maxLen - len[i])]++] = static_cast<int32_t>(i);
+}
+
 void validateCandidates(const Config& c, const CandidatesView& v) {
   if (v.length < 0 || v.length > c.maxLen)
     throw InputError(cat("history length: ", v.length, " is outside [0, ", c.maxLen, "]"));

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 #include "config.h"
 
@@ -34,6 +35,11 @@ struct CandidatesView {
   const int32_t* cats = nullptr;
   size_t nItems = 0, nCats = 0;
 };
+
+// order[0..n) = sample indices with the longest histories first, stable (a counting
+// sort over lengths 0..maxLen, O(n)); counts is scratch kept by the caller. Lengths must
+// be validated. Backends use it so that samples processed together end together.
+void longestFirst(const int32_t* len, size_t n, int maxLen, int32_t* order, std::vector<size_t>& counts);
 
 // Throw InputError ("histItem[3, 7]: id 120 is outside [0, 100)") on the first bad value.
 void validateBatch(const Config& c, const BatchView& b);
