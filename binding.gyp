@@ -6,6 +6,7 @@
         "native/common/json.cpp",
         "native/model/batch.cpp",
         "native/model/config.cpp",
+        "native/model/derived.cpp",
         "native/model/engine.cpp",
         "native/model/safetensors.cpp",
         "native/model/weights.cpp",

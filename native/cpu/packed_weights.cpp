@@ -1,8 +1,8 @@
 #include "packed_weights.h"
 
-#include <cmath>
 
 #include "../common/errors.h"
+#include "../model/derived.h"
 
 namespace dien {
 
@@ -34,19 +34,10 @@ void packScorer(PackedScorer& s, const Weights& w, const std::string& prefix, in
   s.widths = hidden;
   s.widths.push_back(1);
   const int a1 = s.widths[0];
-  const float* w0 = w.get(cat(prefix, "0.weight"));  // [a1, 4 kw]: blocks q | k | q-k | q*k
-  std::vector<float> wq(static_cast<size_t>(a1) * kw), wk(wq.size()), wqk(wq.size());
-  for (int o = 0; o < a1; ++o) {
-    const float* row = w0 + static_cast<size_t>(o) * 4 * kw;
-    for (int i = 0; i < kw; ++i) {
-      wq[static_cast<size_t>(o) * kw + i] = row[i] + row[2 * kw + i];
-      wk[static_cast<size_t>(o) * kw + i] = row[kw + i] - row[2 * kw + i];
-      wqk[static_cast<size_t>(o) * kw + i] = row[3 * kw + i];
-    }
-  }
-  s.wq.packTransposed(wq.data(), a1, kw, kw);
-  s.wk.packTransposed(wk.data(), a1, kw, kw);
-  s.wqk.packTransposed(wqk.data(), a1, kw, kw);
+  const SplitScorerLayer split = splitScorerLayer(w.get(cat(prefix, "0.weight")), a1, kw);
+  s.wq.packTransposed(split.q.data(), a1, kw, kw);
+  s.wk.packTransposed(split.k.data(), a1, kw, kw);
+  s.wqk.packTransposed(split.qk.data(), a1, kw, kw);
   s.b0 = w.get(cat(prefix, "0.bias"));
   const size_t n = s.widths.size();
   for (size_t i = 1; i + 1 < n; ++i) {
@@ -84,15 +75,9 @@ PackedWeights::PackedWeights(const Config& c, const Weights& w) {
   if (c.model == ModelKind::Din) packScorer(scorer, w, "din.mlp.", E, c.attentionHidden);
 
   mlp.in = c.mlpInputWidth();
-  if (c.mlpBn) {
-    const float *g = w.get("mlp.bn.weight"), *b = w.get("mlp.bn.bias");
-    const float *m = w.get("mlp.bn.running_mean"), *v = w.get("mlp.bn.running_var");
-    for (int i = 0; i < mlp.in; ++i) {
-      const float scale = static_cast<float>(g[i] / std::sqrt(static_cast<double>(v[i]) + c.bnEps));
-      mlp.bnScale.push_back(scale);
-      mlp.bnShift.push_back(b[i] - m[i] * scale);
-    }
-  }
+  FoldedBatchNorm bn = foldBatchNorm(c, w);
+  mlp.bnScale = std::move(bn.scale);
+  mlp.bnShift = std::move(bn.shift);
   int prev = mlp.in;
   for (size_t i = 0; i < c.mlpHidden.size(); ++i) {
     const int width = c.mlpHidden[i];
@@ -102,10 +87,7 @@ PackedWeights::PackedWeights(const Config& c, const Weights& w) {
     if (c.activation == Activation::Dice) {
       mlp.alpha.push_back(w.get(cat("mlp.act.", i, ".alpha")));
       mlp.mean.push_back(w.get(cat("mlp.act.", i, ".running_mean")));
-      const float* var = w.get(cat("mlp.act.", i, ".running_var"));
-      std::vector<float> inv(width);
-      for (int k = 0; k < width; ++k) inv[k] = static_cast<float>(1.0 / std::sqrt(static_cast<double>(var[k]) + c.diceEps));
-      mlp.invStd.push_back(std::move(inv));
+      mlp.invStd.push_back(diceInvStd(c, w, i));
     } else if (c.activation == Activation::Prelu) {
       mlp.slope.push_back(w.get(cat("mlp.act.", i, ".weight")));
     }

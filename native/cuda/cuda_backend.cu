@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "../common/errors.h"
+#include "../model/derived.h"
 #include "check.h"
 #include "cuda_backend.h"
 #include "kernels.cuh"
@@ -266,10 +267,7 @@ class CudaBackend final : public Backend {
     const int E = c.embedWidth(), H = c.hidden;
     Blob blob;
     auto whole = [&](const std::string& name) {
-      const TensorSpec* spec = nullptr;
-      for (const auto& s : w.specs())
-        if (s.name == name) spec = &s;
-      return blob.add(w.get(name), static_cast<size_t>(spec->numel()));
+      return blob.add(w.get(name), static_cast<size_t>(w.spec(name).numel()));
     };
     const size_t itemTable = whole("embedding.item.weight"), catTable = whole("embedding.cat.weight");
     const size_t userTable = c.hasUser() ? whole("embedding.user.weight") : kNone;
@@ -310,18 +308,10 @@ class CudaBackend final : public Backend {
         qBias = whole("attention.query.bias");
         qSlope = whole("attention.query_prelu.weight");
       }
-      const float* w0 = w.get(prefix + "0.weight");
-      std::vector<float> q(static_cast<size_t>(kw) * a1), k(q.size()), d(q.size());
-      for (int o = 0; o < a1; ++o)
-        for (int i = 0; i < kw; ++i) {
-          const float* row = w0 + static_cast<size_t>(o) * 4 * kw;
-          q[static_cast<size_t>(i) * a1 + o] = row[i] + row[2 * kw + i];
-          k[static_cast<size_t>(i) * a1 + o] = row[kw + i] - row[2 * kw + i];
-          d[static_cast<size_t>(i) * a1 + o] = row[3 * kw + i];
-        }
-      wqcT = blob.add(q);
-      wkT = blob.add(k);
-      wdT = blob.add(d);
+      const SplitScorerLayer split = splitScorerLayer(w.get(prefix + "0.weight"), a1, kw);
+      wqcT = blob.add(transpose(split.q.data(), a1, kw));
+      wkT = blob.add(transpose(split.k.data(), a1, kw));
+      wdT = blob.add(transpose(split.qk.data(), a1, kw));
       b0 = whole(prefix + "0.bias");
       scorer_.a1 = a1;
       int widest = a1;
@@ -345,15 +335,9 @@ class CudaBackend final : public Backend {
     const int D = c.mlpInputWidth();
     size_t bnScale = kNone, bnShift = kNone;
     if (c.mlpBn) {
-      std::vector<float> scale(D), shift(D);
-      const float *g = w.get("mlp.bn.weight"), *bb = w.get("mlp.bn.bias"), *m = w.get("mlp.bn.running_mean"),
-                  *v = w.get("mlp.bn.running_var");
-      for (int i = 0; i < D; ++i) {
-        scale[i] = static_cast<float>(g[i] / std::sqrt(static_cast<double>(v[i]) + c.bnEps));
-        shift[i] = bb[i] - m[i] * scale[i];
-      }
-      bnScale = blob.add(scale);
-      bnShift = blob.add(shift);
+      const FoldedBatchNorm bn = foldBatchNorm(c, w);
+      bnScale = blob.add(bn.scale);
+      bnShift = blob.add(bn.shift);
     }
     std::vector<LayerOffsets> mlpLayers;
     int prev = D, widest = 1;
@@ -366,10 +350,7 @@ class CudaBackend final : public Backend {
       if (c.activation == Activation::Dice) {
         lo.alpha = whole(cat("mlp.act.", l, ".alpha"));
         lo.mean = whole(cat("mlp.act.", l, ".running_mean"));
-        const float* var = w.get(cat("mlp.act.", l, ".running_var"));
-        std::vector<float> inv(lo.out);
-        for (int k = 0; k < lo.out; ++k) inv[k] = static_cast<float>(1.0 / std::sqrt(static_cast<double>(var[k]) + c.diceEps));
-        lo.invStd = blob.add(inv);
+        lo.invStd = blob.add(diceInvStd(c, w, l));
       } else if (c.activation == Activation::Prelu) {
         lo.slope = whole(cat("mlp.act.", l, ".weight"));
       }

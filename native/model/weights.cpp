@@ -93,11 +93,13 @@ Weights::Weights(const Config& c) : specs_(tensorSpecs(c)) {
   data_.assign(total, 0.0f);
 }
 
-float* Weights::get(const std::string& name) {
+size_t Weights::indexOf(const std::string& name) const {
   auto it = index_.find(name);
   if (it == index_.end()) throw std::logic_error(cat("no tensor named ", name));
-  return at(it->second);
+  return it->second;
 }
+
+float* Weights::get(const std::string& name) { return at(indexOf(name)); }
 
 const float* Weights::get(const std::string& name) const { return const_cast<Weights*>(this)->get(name); }
 

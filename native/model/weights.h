@@ -29,11 +29,14 @@ class Weights {
   // Throws std::logic_error for an unknown name: a programming error, not bad input.
   float* get(const std::string& name);
   const float* get(const std::string& name) const;
+  const TensorSpec& spec(const std::string& name) const { return specs_[indexOf(name)]; }
   float* at(size_t i) { return data_.data() + offsets_[i]; }
   const float* at(size_t i) const { return data_.data() + offsets_[i]; }
   int64_t totalElements() const { return static_cast<int64_t>(data_.size()); }
 
  private:
+  size_t indexOf(const std::string& name) const;
+
   std::vector<TensorSpec> specs_;
   std::vector<size_t> offsets_;
   std::unordered_map<std::string, size_t> index_;
