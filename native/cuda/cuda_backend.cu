@@ -327,7 +327,6 @@ class CudaBackend final : public Backend {
       if (widths.size() > 1) {
         wLast = whole(cat(prefix, widths.size() - 1, ".weight"));
         bLast = whole(cat(prefix, widths.size() - 1, ".bias"));
-        scorer_.lastIn = widths[widths.size() - 2];
       }
       scorer_.maxWidth = widest;
     }
@@ -419,7 +418,6 @@ class CudaBackend final : public Backend {
     mlp_.count = static_cast<int>(mlpLayers.size());
     mlp_.activation = c.activation == Activation::Dice ? 0 : c.activation == Activation::Prelu ? 1 : 2;
     mlp_.maxWidth = widest;
-    mlp_.lastWidth = prev;
     mlp_.wOut = P(wOut);
     mlp_.bOut = *w.get("mlp.out.bias");
     mlp_.wideItem = P(wideItem);

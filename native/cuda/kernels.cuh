@@ -79,9 +79,8 @@ struct ScorerDev {
   int a1 = 1;                     // first layer width (1: the first layer is the score)
   const LayerDev* mid = nullptr;  // device array: layers between the first and the last
   int midCount = 0;
-  const float* wLast = nullptr;  // last layer [lastIn] -> 1 (when a1 > 1)
+  const float* wLast = nullptr;  // last layer: previous width -> 1 (when a1 > 1)
   const float* bLast = nullptr;
-  int lastIn = 0;
   int maxWidth = 1;  // widest layer
   int kw = 0;        // key width (H, or E for din)
 };
@@ -112,7 +111,6 @@ struct MlpDev {
   int count = 0;
   int activation = 0;  // 0 dice, 1 prelu, 2 relu
   int maxWidth = 1;
-  int lastWidth = 0;
   const float* wOut = nullptr;
   float bOut = 0;
   const float *wideItem = nullptr, *wideCat = nullptr, *wideCross = nullptr, *wideUser = nullptr;
