@@ -1,17 +1,14 @@
 /**
  * `npm run bench`: samples/s and latency through the Node API at paper defaults
- * (PERFORMANCE.md), B = 1, 128, 1024, median of repeated runs. The native benchmark
+ * (docs/performance.md), B = 1, 128, 1024, median of repeated runs. The native benchmark
  * binary (build/dien_bench) prints the same without Node.
  *   node dist/bench/bench.js [--hidden 36] [--threads 0] [--batches 1,128,1024]
  */
+import { parseArgs } from "node:util";
+
 import { DienModel, paperDefaults, randomBatch } from "../lib";
 
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : fallback;
-}
-
-/** Forward FLOPs of one sample of history length L, as PERFORMANCE.md counts them. */
+/** Forward FLOPs of one sample of history length L, as docs/performance.md counts them. */
 export function flopsPerSample(c: { dItem: number; dCat: number; dUser: number; hidden: number; attentionHidden: number[]; mlpHidden: number[] }, L: number): number {
   const E = c.dItem + c.dCat;
   const H = c.hidden;
@@ -33,9 +30,12 @@ export function flopsPerSample(c: { dItem: number; dCat: number; dUser: number; 
 }
 
 async function main(): Promise<void> {
-  const hidden = Number(arg("hidden", "36"));
-  const threads = Number(arg("threads", "0"));
-  const batches = arg("batches", "1,128,1024").split(",").map(Number);
+  const { values } = parseArgs({
+    options: { hidden: { type: "string", default: "36" }, threads: { type: "string", default: "0" }, batches: { type: "string", default: "1,128,1024" } },
+  });
+  const hidden = Number(values.hidden);
+  const threads = Number(values.threads);
+  const batches = values.batches.split(",").map(Number);
   using model = await DienModel.create(paperDefaults({ hidden }), { seed: 1, threads });
   const info = model.info();
   console.log(`dien Node benchmark: dien (augru, mlp attention, dice), E=36 H=${hidden} T=100, backend ${info.backend}, threads=${info.threads}`);

@@ -10,6 +10,7 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { parseArgs } from "node:util";
 
 import { DienModel, paperDefaults, randomBatch } from "../lib";
 import { flopsPerSample } from "./bench";
@@ -19,13 +20,8 @@ const ROOT = path.resolve(__dirname, "..", "..");
 const RESULTS = path.join(ROOT, "bench", "results");
 const WORK = path.join(RESULTS, "tmp");
 const BATCHES = [1, 128, 1024];
-const ENGINES = ["dien", "onnxruntime-node", "pytorch"] as const;
-type Engine = (typeof ENGINES)[number];
+type Engine = "dien" | "onnxruntime-node" | "pytorch";
 
-function arg(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-}
 
 function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}, unset: string[] = []): void {
   const merged: NodeJS.ProcessEnv = { ...process.env, ...env };
@@ -70,8 +66,9 @@ interface Row {
 }
 
 async function main(): Promise<void> {
-  const python = arg("python") ?? process.env.DIEN_PYTHON ?? "/usr/bin/python3";
-  const quick = process.argv.includes("--quick");
+  const { values } = parseArgs({ options: { python: { type: "string" }, quick: { type: "boolean", default: false } } });
+  const python = values.python ?? process.env.DIEN_PYTHON ?? "/usr/bin/python3";
+  const quick = values.quick;
   mkdirSync(WORK, { recursive: true });
 
   // 1. Model and inputs, shared by every engine.

@@ -1,21 +1,24 @@
 /** DienModel: the typed, async face of one native engine. */
-import { promises as fs } from "node:fs";
-
 import { writeFileAtomic } from "./atomic";
 import { type ConfigInput, type ModelConfig, hasUserField, normalizeConfig } from "./config";
-import { DienError, type DienErrorCode } from "./errors";
-import { type NativeModel, native } from "./native";
+import { readEnvironment } from "./environment";
+import { dienError, fromNative } from "./errors";
+import { type NativeCall, type NativeEngineOptions, type NativeModel, native } from "./native";
+import { SerialQueue } from "./queue";
 import type { Batch } from "./types";
 import {
   checkIds,
   checkLengths,
+  expectAbortSignal,
   expectBoolean,
   expectFloat32Array,
   expectInt32Array,
   expectInteger,
   expectLength,
+  expectNoOverlap,
   expectObject,
   expectOneOf,
+  expectOptions,
   invalidType,
 } from "./validate";
 
@@ -36,22 +39,32 @@ export interface Candidates {
 export interface ScoreOptions {
   /** Return logits instead of probabilities. */
   logits?: boolean;
-  /** Write results here (length B or K) instead of a new array. */
+  /** Write results here (length B or K) instead of a new array; must not overlap an input. */
   out?: Float32Array;
+  /** Aborting drops the call while it still waits in the model's queue (AbortError). */
+  signal?: AbortSignal;
 }
 
 export type Device = "auto" | "cpu" | "cuda";
 
 export interface EngineOptions {
-  /** Worker threads for one call; 0 or absent: one per hardware thread. */
+  /** Worker threads for one call; 0 or absent: one per hardware thread. DIEN_THREADS overrides. */
   threads?: number;
   /** "auto" (default) uses CUDA only when a device is really usable; DIEN_DEVICE overrides. */
   device?: Device;
 }
 
 export interface CreateOptions extends EngineOptions {
-  /** Initialisation seed (MODEL.md section 9); default 0. */
+  /** Initialisation seed (docs/model.md §9); default 0. */
   seed?: number;
+}
+
+/** The CPU features the native addon was built for and those this machine has. */
+export interface IsaInfo {
+  /** The -march the engine was compiled with ("native" unless DIEN_MARCH said otherwise). */
+  march: string;
+  built: string[];
+  running: string[];
 }
 
 export interface ModelInfo {
@@ -62,61 +75,83 @@ export interface ModelInfo {
   /** Number of float values in the weight file. */
   parameters: number;
   config: ModelConfig;
+  isa: IsaInfo;
 }
 
-const NATIVE_CODES = new Set<string>(["DIEN_BAD_WEIGHTS", "DIEN_BAD_CONFIG", "DIEN_OOM", "DIEN_DISPOSED", "DIEN_INTERNAL"]);
+const ENGINE_OPTIONS = ["threads", "device"] as const;
+const SCORE_OPTIONS = ["logits", "out", "signal"] as const;
 
-/** Native Errors carry a code; give them the DienError class so callers can test instanceof. */
-function rethrow(err: unknown): never {
-  if (err instanceof Error && !(err instanceof DienError) && NATIVE_CODES.has((err as { code?: string }).code ?? ""))
-    throw new DienError((err as unknown as { code: DienErrorCode }).code, err.message, { cause: err });
-  throw err;
-}
-
-function engineOptions(opts: unknown): { threads?: number; device?: string } {
-  if (opts === undefined) return {};
-  const o = expectObject("options", opts);
-  const out: { threads?: number; device?: string } = {};
-  if (o.threads !== undefined) out.threads = expectInteger("options.threads", o.threads, 0, 1024);
-  if (o.device !== undefined) out.device = expectOneOf("options.device", o.device, ["auto", "cpu", "cuda"] as const);
+function engineOptions(opts: unknown, known: readonly string[] = ENGINE_OPTIONS): NativeEngineOptions {
+  const out: NativeEngineOptions = {};
+  if (opts !== undefined) {
+    const o = expectOptions("options", opts, known);
+    if (o.threads !== undefined) out.threads = expectInteger("options.threads", o.threads, 0, 1024);
+    if (o.device !== undefined) out.device = expectOneOf("options.device", o.device, ["auto", "cpu", "cuda"] as const);
+  }
+  const env = readEnvironment();
+  if (env.threads !== undefined) out.threads = env.threads;
+  if (env.device !== undefined) {
+    out.device = env.device;
+    out.deviceFromEnvironment = true;
+  }
   return out;
+}
+
+function scoreOptions(opts: unknown): { logits: boolean; out?: Float32Array; signal?: AbortSignal } {
+  if (opts === undefined) return { logits: false };
+  const o = expectOptions("options", opts, SCORE_OPTIONS);
+  return {
+    logits: o.logits === undefined ? false : expectBoolean("options.logits", o.logits),
+    ...(o.out === undefined ? {} : { out: expectFloat32Array("options.out", o.out) }),
+    ...(o.signal === undefined ? {} : { signal: expectAbortSignal("options.signal", o.signal) }),
+  };
+}
+
+function words(s: string): string[] {
+  return s.split(" ").filter((w) => w.length > 0);
 }
 
 export class DienModel implements Disposable {
   #native: NativeModel | undefined;
   readonly #config: ModelConfig;
+  // One native call in flight per model (lib/queue.ts says why).
+  readonly #queue = new SerialQueue();
 
   private constructor(handle: NativeModel) {
     this.#native = handle;
     this.#config = Object.freeze(JSON.parse(handle.info().config) as ModelConfig);
   }
 
-  /** Loads a safetensors weight file (a path or its bytes). Rejects corrupt files whole. */
+  /**
+   * Loads a safetensors weight file: a path (read off the event loop) or its bytes
+   * (copied at once). A file is loaded whole or rejected: DIEN_IO when it cannot be
+   * read, DIEN_BAD_WEIGHTS / DIEN_BAD_CONFIG (naming the path) when it is not a model.
+   */
   static async load(source: string | Uint8Array, opts?: EngineOptions): Promise<DienModel> {
+    if (typeof source === "string") {
+      if (source.length === 0) throw invalidType("source", "a non-empty file path or a Uint8Array", source);
+    } else if (!(source instanceof Uint8Array)) {
+      throw invalidType("source", "a file path or a Uint8Array", source);
+    }
     const options = engineOptions(opts);
-    let bytes: Uint8Array;
-    if (typeof source === "string") bytes = await fs.readFile(source);
-    else if (source instanceof Uint8Array) bytes = source;
-    else throw invalidType("source", "a file path or a Uint8Array", source);
-    const u8 = bytes instanceof Buffer ? new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) : bytes;
     try {
-      return new DienModel(await native().loadModel(u8, options));
+      return new DienModel(await native().loadModel(source, options));
     } catch (err) {
-      if (typeof source === "string" && err instanceof Error && (err as { code?: string }).code === "DIEN_BAD_WEIGHTS")
-        err.message = `${source}: ${err.message}`;
-      rethrow(err);
+      throw fromNative(err);
     }
   }
 
-  /** A new model with MODEL.md section 9 initialisation, deterministic for a seed. */
+  /** A new model with docs/model.md §9 initialisation, deterministic for a seed. */
   static async create(config: ConfigInput, opts?: CreateOptions): Promise<DienModel> {
     const normalized = normalizeConfig(config);
-    const seed = opts?.seed === undefined ? 0 : expectInteger("options.seed", opts.seed, 0);
-    const options = engineOptions(opts === undefined ? undefined : { threads: opts.threads, device: opts.device });
+    const o = opts === undefined ? {} : expectOptions("options", opts, ["seed", ...ENGINE_OPTIONS]);
+    const seed = o.seed === undefined ? 0 : expectInteger("options.seed", o.seed, 0);
+    const { seed: _seed, ...engine } = o;
+    const options = engineOptions(engine);
     try {
       return new DienModel(await native().createModel(JSON.stringify(normalized), seed, options));
     } catch (err) {
-      rethrow(err);
+      throw fromNative(err);
     }
   }
 
@@ -128,22 +163,30 @@ export class DienModel implements Disposable {
     return this.#native === undefined;
   }
 
+  /** Calls waiting in this model's queue (the one running not counted). */
+  get pendingCalls(): number {
+    return this.#queue.pending;
+  }
+
   #handle(): NativeModel {
-    if (!this.#native) throw new DienError("DIEN_DISPOSED", "the model has been disposed");
+    if (!this.#native) throw dienError("DIEN_DISPOSED", "the model has been disposed");
     return this.#native;
   }
 
-  /** Click probabilities (or logits) for every sample of the batch, computed off the event loop. */
+  /**
+   * Click probabilities (or logits) for every sample of the batch, computed off the
+   * event loop. The inputs are copied before this returns: the arrays may be reused or
+   * changed at once.
+   */
   async predict(batch: Batch, opts?: ScoreOptions): Promise<Float32Array> {
     const handle = this.#handle();
-    const { logits, out } = scoreOptions(opts);
+    const { logits, out, signal } = scoreOptions(opts);
     const inputs = this.#checkBatch(batch);
-    if (out) expectLength("out", out, inputs.targetItem.length, "one per sample");
-    try {
-      return await handle.predict(inputs, out, logits);
-    } catch (err) {
-      rethrow(err);
+    if (out) {
+      expectLength("options.out", out, inputs.targetItem.length, "one per sample");
+      expectNoOverlap("options.out", out, { ...inputs });
     }
+    return this.#run(() => handle.stagePredict(inputs, logits), out, signal);
   }
 
   /**
@@ -153,7 +196,7 @@ export class DienModel implements Disposable {
    */
   async scoreCandidates(user: UserHistory, candidates: Candidates, opts?: ScoreOptions): Promise<Float32Array> {
     const handle = this.#handle();
-    const { logits, out } = scoreOptions(opts);
+    const { logits, out, signal } = scoreOptions(opts);
     const c = this.#config;
     const u = expectObject("user", user);
     const histItem = expectInt32Array("user.histItem", u.histItem);
@@ -176,20 +219,20 @@ export class DienModel implements Disposable {
     expectLength("candidates.cats", cats, items.length, "one per candidate item");
     checkIds("candidates.items", items, c.itemVocab);
     checkIds("candidates.cats", cats, c.catVocab);
-    if (out) expectLength("out", out, items.length, "one per candidate");
-    try {
-      return await handle.scoreCandidates(histItem, histCat, histLen, userId, items, cats, out, logits);
-    } catch (err) {
-      rethrow(err);
+    if (out) {
+      expectLength("options.out", out, items.length, "one per candidate");
+      expectNoOverlap("options.out", out, { "user.histItem": histItem, "user.histCat": histCat, "candidates.items": items, "candidates.cats": cats });
     }
+    return this.#run(() => handle.stageCandidates(histItem, histCat, histLen, userId, items, cats, logits), out, signal);
   }
 
-  /** The weights as safetensors bytes (MODEL.md section 12). */
+  /** The weights as safetensors bytes (docs/model.md §12). */
   async toBuffer(): Promise<Buffer> {
+    const handle = this.#handle();
     try {
-      return await this.#handle().save();
+      return await this.#queue.run(() => handle.save());
     } catch (err) {
-      rethrow(err);
+      throw fromNative(err);
     }
   }
 
@@ -201,16 +244,18 @@ export class DienModel implements Disposable {
 
   info(): ModelInfo {
     const i = this.#handle().info();
+    const build = native().buildInfo();
     return {
       backend: i.backend as "cpu" | "cuda",
       reason: i.reason,
       threads: i.threads,
       parameters: i.parameters,
       config: this.#config,
+      isa: { march: build.march, built: words(build.builtIsa), running: words(build.runningIsa) },
     };
   }
 
-  /** Frees the native model; calls in flight finish first. Later calls throw DIEN_DISPOSED. */
+  /** Frees the native model once calls already made have finished. Later calls throw DIEN_DISPOSED. */
   dispose(): void {
     this.#native?.dispose();
     this.#native = undefined;
@@ -218,6 +263,26 @@ export class DienModel implements Disposable {
 
   [Symbol.dispose](): void {
     this.dispose();
+  }
+
+  /**
+   * Stages a call (its inputs copied now, on this thread), runs it when the model's
+   * earlier calls are done, and copies the results into `out` here, on the JS thread:
+   * nothing off this thread touches memory JS owns.
+   */
+  async #run(stage: () => NativeCall, out: Float32Array | undefined, signal: AbortSignal | undefined): Promise<Float32Array> {
+    let result: Float32Array;
+    try {
+      const call = stage();
+      result = await this.#queue.run(() => call.run(), signal);
+    } catch (err) {
+      throw fromNative(err);
+    }
+    if (!out) return result;
+    if (out.length !== result.length)
+      throw new TypeError(`options.out: its buffer was detached or resized while the call ran (${out.length} elements left, ${result.length} results); the results were not written`);
+    out.set(result);
+    return out;
   }
 
   #checkBatch(batch: Batch): Batch {
@@ -249,14 +314,3 @@ export class DienModel implements Disposable {
     return inputs;
   }
 }
-
-function scoreOptions(opts: unknown): { logits: boolean; out: Float32Array | undefined } {
-  if (opts === undefined) return { logits: false, out: undefined };
-  const o = expectObject("options", opts);
-  return {
-    logits: o.logits === undefined ? false : expectBoolean("options.logits", o.logits),
-    out: o.out === undefined ? undefined : expectFloat32Array("options.out", o.out),
-  };
-}
-
-

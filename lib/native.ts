@@ -1,9 +1,9 @@
 /**
  * Loads the compiled addon and declares its whole surface as one type; the public
- * classes talk only to this interface. A failed load explains what was tried and
- * how to fix it instead of surfacing a bare dlopen message.
+ * classes talk only to this interface. A failed load explains what was tried and how
+ * to fix it instead of surfacing a bare dlopen message.
  */
-import { DienError } from "./errors";
+import { dienError, isDienErrorCode } from "./errors";
 import type { Batch } from "./types";
 
 export interface NativeInfo {
@@ -15,31 +15,35 @@ export interface NativeInfo {
   config: string;
 }
 
+/** One prepared call: its inputs already copied into engine-owned memory. Runs once. */
+export interface NativeCall {
+  run(): Promise<Float32Array>;
+}
+
 export interface NativeModel {
-  predict(
-    inputs: Batch,
-    out: Float32Array | undefined,
-    logits: boolean,
-  ): Promise<Float32Array>;
-  scoreCandidates(
+  /** Copies the batch now (on this thread); the work runs when the call's run() is called. */
+  stagePredict(inputs: Batch, logits: boolean): NativeCall;
+  stageCandidates(
     histItem: Int32Array,
     histCat: Int32Array,
     histLen: number,
     user: number,
     items: Int32Array,
     cats: Int32Array,
-    out: Float32Array | undefined,
     logits: boolean,
-  ): Promise<Float32Array>;
+  ): NativeCall;
   save(): Promise<Buffer>;
   info(): NativeInfo;
   dispose(): void;
   readonly disposed: boolean;
 }
 
+/** Engine options as the addon takes them: the environment already applied. */
 export interface NativeEngineOptions {
   threads?: number;
   device?: string;
+  /** The device came from DIEN_DEVICE: messages name the variable. */
+  deviceFromEnvironment?: boolean;
 }
 
 export interface CudaStatus {
@@ -50,40 +54,69 @@ export interface CudaStatus {
   reason: string;
 }
 
+export interface NativeBuildInfo {
+  /** The -march the engine was built for ("native", "x86-64-v3", ...; "" or "none" for the compiler default). */
+  march: string;
+  /** CPU features the build may use, space-separated. */
+  builtIsa: string;
+  /** CPU features this machine has (of those a build can use), space-separated. */
+  runningIsa: string;
+  /** Features the build uses that this CPU lacks (empty: the addon would not have loaded otherwise). */
+  missingIsa: string;
+  isaNamesKnown: boolean;
+  cuda: boolean;
+}
+
 export interface NativeAddon {
-  loadModel(bytes: Uint8Array, options?: NativeEngineOptions): Promise<NativeModel>;
+  /** A path (read on a worker thread) or the file's bytes (copied now). */
+  loadModel(source: string | Uint8Array, options?: NativeEngineOptions): Promise<NativeModel>;
   createModel(configJson: string, seed: number, options?: NativeEngineOptions): Promise<NativeModel>;
   cudaStatus(): CudaStatus;
+  buildInfo(): NativeBuildInfo;
+  errorCodes(): { code: string; meaning: string }[];
+  /** Throws the native error of a code through the path every native failure takes (tests). */
+  raiseCoded(code: string, message: string): never;
   abiVersion: number;
 }
 
-const EXPECTED_ABI = 1;
+const EXPECTED_ABI = 2;
 let cached: NativeAddon | undefined;
+
+function loadAddon(): NativeAddon {
+  // DIEN_ADDON_PATH: an explicit dien.node (a sanitizer build, a prebuilt elsewhere).
+  const explicit = process.env.DIEN_ADDON_PATH;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  if (explicit) return require(explicit) as NativeAddon;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const bindings = require("bindings") as (name: string) => unknown;
+  return bindings("dien") as NativeAddon;
+}
 
 export function native(): NativeAddon {
   if (cached) return cached;
   let addon: NativeAddon;
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const bindings = require("bindings") as (name: string) => unknown;
-    addon = bindings("dien") as NativeAddon;
+    addon = loadAddon();
   } catch (cause) {
+    // The addon's entry point refuses a CPU that lacks what it was built for.
+    const code = (cause as { code?: unknown } | null)?.code;
+    if (isDienErrorCode(code) && cause instanceof Error) throw dienError(code, cause.message, cause);
     const detail = cause instanceof Error ? cause.message.split("\n").slice(0, 12).join("\n  ") : String(cause);
-    throw new DienError(
+    throw dienError(
       "DIEN_NATIVE_LOAD",
       [
         "dien: could not load the native addon (dien.node).",
         `  ${detail}`,
-        "Fix: build it with `npm run build:native` (needs CMake >= 3.18 and a C++17 compiler),",
-        "or reinstall with `npm ci`, which builds it. Without CMake: `npx node-gyp rebuild` builds the CPU addon.",
+        "Fix: build it with `npm rebuild dien` (needs CMake >= 3.19 and a C++17 compiler).",
+        "Without CMake: `npx node-gyp rebuild` in the package folder builds a portable CPU addon.",
       ].join("\n"),
-      { cause },
+      cause,
     );
   }
   if (addon.abiVersion !== EXPECTED_ABI)
-    throw new DienError(
+    throw dienError(
       "DIEN_NATIVE_LOAD",
-      `dien: the native addon speaks ABI ${String(addon.abiVersion)} but this package expects ${EXPECTED_ABI}; rebuild it with \`npm run build:native\``,
+      `dien: the native addon speaks ABI ${String(addon.abiVersion)} but this package expects ${EXPECTED_ABI}; rebuild it with \`npm rebuild dien\``,
     );
   cached = addon;
   return addon;

@@ -19,17 +19,56 @@ export function invalidType(field: string, expected: string, actual: unknown): T
   return new TypeError(`${field}: expected ${expected} but got ${describe(actual)}`);
 }
 
+/** Shared and resizable buffers can change size or contents under a call: refused. */
+function expectPlainBuffer(field: string, value: ArrayBufferView, kind: string): void {
+  if (typeof SharedArrayBuffer !== "undefined" && value.buffer instanceof SharedArrayBuffer)
+    throw new TypeError(`${field}: arrays over a SharedArrayBuffer are not accepted (another thread could change them while they are read); copy into a plain ${kind}`);
+  if ((value.buffer as ArrayBuffer & { resizable?: boolean }).resizable === true)
+    throw new TypeError(`${field}: arrays over a resizable ArrayBuffer are not accepted; copy into a plain ${kind}`);
+}
+
 export function expectInt32Array(field: string, value: unknown): Int32Array {
   if (!(value instanceof Int32Array)) throw invalidType(field, "an Int32Array", value);
-  // Ids are checked once and read later on worker threads; shared memory could change in between.
-  if (typeof SharedArrayBuffer !== "undefined" && value.buffer instanceof SharedArrayBuffer)
-    throw new TypeError(`${field}: arrays over a SharedArrayBuffer are not accepted (another thread could change them after validation); copy into a plain Int32Array`);
+  expectPlainBuffer(field, value, "Int32Array");
   return value;
 }
 
 export function expectFloat32Array(field: string, value: unknown): Float32Array {
   if (!(value instanceof Float32Array)) throw invalidType(field, "a Float32Array", value);
+  expectPlainBuffer(field, value, "Float32Array");
   return value;
+}
+
+/** out must not share memory with any input: results would overwrite what is still read. */
+export function expectNoOverlap(field: string, out: ArrayBufferView, inputs: Record<string, ArrayBufferView | undefined>): void {
+  for (const [name, input] of Object.entries(inputs)) {
+    if (!input || input.buffer !== out.buffer) continue;
+    const a0 = out.byteOffset, a1 = a0 + out.byteLength;
+    const b0 = input.byteOffset, b1 = b0 + input.byteLength;
+    if (a0 < b1 && b0 < a1 && out.byteLength > 0 && input.byteLength > 0)
+      throw new RangeError(`${field}: overlaps the memory of ${name} (bytes ${Math.max(a0, b0)}..${Math.min(a1, b1)} of the same ArrayBuffer); pass a separate array`);
+  }
+}
+
+export function expectAbortSignal(field: string, value: unknown): AbortSignal {
+  if (!(value instanceof AbortSignal)) throw invalidType(field, "an AbortSignal", value);
+  return value;
+}
+
+/**
+ * An options object with only the keys a function knows: a typo such as `logit` for
+ * `logits` is a TypeError, not an option silently ignored. Undefined values count as absent.
+ */
+export function expectOptions(field: string, value: unknown, known: readonly string[]): Record<string, unknown> {
+  const o = expectObject(field, value);
+  for (const key of Object.keys(o)) {
+    if (known.includes(key) || o[key] === undefined) continue;
+    const near = known.find((k) => k.toLowerCase().startsWith(key.toLowerCase().slice(0, 3)));
+    throw new TypeError(
+      `${field}: unknown option ${JSON.stringify(key)}${near ? ` (did you mean ${JSON.stringify(near)}?)` : ""}; expected ${known.map((k) => JSON.stringify(k)).join(", ")}`,
+    );
+  }
+  return o;
 }
 
 export function expectObject(field: string, value: unknown): Record<string, unknown> {

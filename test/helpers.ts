@@ -61,10 +61,14 @@ export function parseSafetensors(bytes: Uint8Array): { meta: Record<string, stri
 }
 
 /** Rebuilds a safetensors file after editing its header object. */
-export function rewriteHeader(bytes: Uint8Array, edit: (h: Record<string, any>) => void): Buffer {
+// The header is edited freely (any key, any value): that is the point of these tests.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Header = Record<string, any>;
+
+export function rewriteHeader(bytes: Uint8Array, edit: (h: Header) => void): Buffer {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const n = Number(view.getBigUint64(0, true));
-  const header = JSON.parse(Buffer.from(bytes.subarray(8, 8 + n)).toString("utf8")) as Record<string, any>;
+  const header = JSON.parse(Buffer.from(bytes.subarray(8, 8 + n)).toString("utf8")) as Header;
   edit(header);
   const text = Buffer.from(JSON.stringify(header), "utf8");
   const len = Buffer.alloc(8);

@@ -66,7 +66,7 @@ describe("predict input validation (TypeScript layer)", () => {
     shared.set(good.histItem);
     await expect(model.predict(withField("histItem", shared))).rejects.toThrow(/histItem: arrays over a SharedArrayBuffer are not accepted/);
     const handle = await native().createModel(JSON.stringify(model.config), 1);
-    expect(() => handle.predict({ ...good, histItem: shared }, undefined, false)).toThrow(/histItem: arrays over a SharedArrayBuffer are not accepted/);
+    expect(() => handle.stagePredict({ ...good, histItem: shared }, false)).toThrow(/histItem: arrays over a SharedArrayBuffer are not accepted/);
     handle.dispose();
   });
 
@@ -78,7 +78,7 @@ describe("predict input validation (TypeScript layer)", () => {
   it("rejects a batch that is not an object and bad options", async () => {
     await expect(model.predict(null as unknown as Batch)).rejects.toThrow(TypeError);
     await expect(model.predict(good, { logits: 1 as unknown as boolean })).rejects.toThrow("options.logits: expected a boolean but got number 1");
-    await expect(model.predict(good, { out: new Float32Array(3) })).rejects.toThrow("out: expected 10 elements (one per sample) but got 3");
+    await expect(model.predict(good, { out: new Float32Array(3) })).rejects.toThrow("options.out: expected 10 elements (one per sample) but got 3");
     await expect(model.predict(good, { out: new Float64Array(10) as unknown as Float32Array })).rejects.toThrow(TypeError);
   });
 
@@ -110,21 +110,25 @@ describe("the native layer re-checks everything (TS bypassed)", () => {
 
   it("rejects out-of-range ids and lengths with a RangeError naming field, index and value", async () => {
     const handle = await raw();
-    const bad = (field: keyof Batch, index: number, value: number) => withEdit(field, index, value) as Parameters<typeof handle.predict>[0];
-    await expect(handle.predict(bad("histItem", 5 * 12 + 3, 77), undefined, false)).rejects.toThrow(new RangeError("histItem[5, 3]: id 77 is outside [0, 50)"));
-    await expect(handle.predict(bad("histLen", 1, 99), undefined, false)).rejects.toThrow(new RangeError("histLen[1]: length 99 is outside [0, 12]"));
-    await expect(handle.predict(bad("user", 2, -5), undefined, false)).rejects.toThrow(new RangeError("user[2]: id -5 is outside [0, 6)"));
-    await expect(handle.predict({ ...good, histCat: new Int32Array(3) }, undefined, false)).rejects.toThrow(new RangeError("histCat: expected 120 elements but got 3"));
+    const predict = (b: Batch) => handle.stagePredict(b, false).run();
+    await expect(predict(withEdit("histItem", 5 * 12 + 3, 77))).rejects.toThrow(new RangeError("histItem[5, 3]: id 77 is outside [0, 50)"));
+    await expect(predict(withEdit("histLen", 1, 99))).rejects.toThrow(new RangeError("histLen[1]: length 99 is outside [0, 12]"));
+    await expect(predict(withEdit("user", 2, -5))).rejects.toThrow(new RangeError("user[2]: id -5 is outside [0, 6)"));
+    await expect(predict({ ...good, histCat: new Int32Array(3) })).rejects.toThrow(new RangeError("histCat: expected 120 elements but got 3"));
     handle.dispose();
   });
 
   it("rejects wrong array types with a TypeError", async () => {
     const handle = await raw();
-    expect(() => handle.predict({ ...good, histLen: new Uint8Array(10) as unknown as Int32Array }, undefined, false)).toThrow(new TypeError("histLen: expected an Int32Array but got Uint8Array"));
-    expect(() => handle.predict(good, new Float32Array(2), false)).toThrow(new RangeError("out: expected 10 elements (one per sample) but got 2"));
-    expect(() => handle.scoreCandidates(good.histItem, good.histCat, 1.5, 0, Int32Array.of(1), Int32Array.of(1), undefined, false)).toThrow(RangeError);
-    await expect(handle.scoreCandidates(good.histItem, good.histCat, 3, 0, Int32Array.of(1), Int32Array.of(9), undefined, false)).rejects.toThrow(new RangeError("cats[0]: id 9 is outside [0, 8)"));
-    expect(() => native().loadModel("x" as unknown as Uint8Array)).toThrow(TypeError);
+    expect(() => handle.stagePredict({ ...good, histLen: new Uint8Array(10) as unknown as Int32Array }, false)).toThrow(new TypeError("histLen: expected an Int32Array but got Uint8Array"));
+    expect(() => handle.stagePredict(good, 1 as unknown as boolean)).toThrow(new TypeError("logits: expected a boolean but got number"));
+    expect(() => handle.stageCandidates(good.histItem, good.histCat, 1.5, 0, Int32Array.of(1), Int32Array.of(1), false)).toThrow(RangeError);
+    expect(() => handle.stageCandidates(good.histItem, good.histCat, 13, 0, Int32Array.of(1), Int32Array.of(1), false)).toThrow(new RangeError("histLen: expected an integer in [0, 12] but got 13"));
+    await expect(handle.stageCandidates(good.histItem, good.histCat, 3, 0, Int32Array.of(1), Int32Array.of(9), false).run()).rejects.toThrow(new RangeError("cats[0]: id 9 is outside [0, 8)"));
+    expect(() => native().loadModel(42 as unknown as Uint8Array)).toThrow(new TypeError("source: expected a Uint8Array or Buffer but got number"));
+    const call = handle.stagePredict(good, false);
+    await call.run();
+    expect(() => call.run()).toThrow(/has already run/);
     handle.dispose();
   });
 });

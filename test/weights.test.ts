@@ -1,11 +1,12 @@
 // Weight files: round trips, atomic saves, and every way a file can be corrupt,
 // truncated or lying, each rejected whole with a message naming the tensor or key.
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 
-import { DienError, DienModel, randomBatch } from "../lib";
+import { BadConfigError, BadWeightsError, DienError, type DienErrorCode, DienModel, IoError, NonFiniteError, randomBatch } from "../lib";
 import { FIXTURES, parseSafetensors, rewriteHeader } from "./helpers";
 
 const dir = mkdtempSync(path.join(tmpdir(), "dien-weights-"));
@@ -15,10 +16,10 @@ beforeAll(() => {
   good = readFileSync(path.join(FIXTURES, "dien.safetensors"));
 });
 
-async function rejection(bytes: Uint8Array): Promise<DienError> {
+async function rejection(bytes: Uint8Array, code: DienErrorCode = "DIEN_BAD_WEIGHTS"): Promise<DienError> {
   const err = await DienModel.load(bytes).catch((e: unknown) => e);
-  expect(err).toBeInstanceOf(DienError);
-  expect((err as DienError).code).toBe("DIEN_BAD_WEIGHTS");
+  expect(err).toBeInstanceOf(code === "DIEN_BAD_WEIGHTS" ? BadWeightsError : BadConfigError);
+  expect((err as DienError).code).toBe(code);
   return err as DienError;
 }
 
@@ -51,8 +52,13 @@ describe("save and load", () => {
     expect(readdirSync(dir).filter((f) => f.endsWith(".tmp"))).toEqual([]);
   });
 
-  it("a missing file is a plain ENOENT naming the path", async () => {
-    await expect(DienModel.load(path.join(dir, "nope.safetensors"))).rejects.toThrow(/ENOENT.*nope\.safetensors/);
+  it("a file that cannot be read is a DIEN_IO DienError naming the path", async () => {
+    const missing = path.join(dir, "nope.safetensors");
+    const err = await DienModel.load(missing).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(IoError);
+    expect(err).toMatchObject({ code: "DIEN_IO" });
+    expect((err as Error).message).toContain(`${missing}: cannot open the weight file (ENOENT`);
+    await expect(DienModel.load(dir)).rejects.toMatchObject({ code: "DIEN_IO", message: expect.stringContaining("EISDIR") });
   });
 
   it("file errors name the path", async () => {
@@ -63,7 +69,7 @@ describe("save and load", () => {
 });
 
 describe("corrupt, truncated and lying files are rejected whole", () => {
-  const cases: [string, () => Uint8Array, string][] = [
+  const cases: [string, () => Uint8Array, string, DienErrorCode?][] = [
     ["empty file", () => new Uint8Array(0), "too short"],
     ["header length past the end", () => { const b = Buffer.from(good); b.writeBigUInt64LE(BigInt(good.length)); return b; }, "runs past the end of the file"],
     ["header not JSON", () => { const b = Buffer.from(good); b[8] = 0x41; return b; }, "invalid JSON"],
@@ -78,16 +84,18 @@ describe("corrupt, truncated and lying files are rejected whole", () => {
     ["overlapping offsets", () => rewriteHeader(good, (h) => { h["extractor.bias_hh_l0"].data_offsets = h["extractor.bias_ih_l0"].data_offsets; }), "overlap"],
     ["negative offsets", () => rewriteHeader(good, (h) => { h["mlp.out.bias"].data_offsets = [-4, 0]; }), "non-negative integers"],
     ["config contradicting the shapes", () => rewriteHeader(good, (h) => { const c = JSON.parse(h.__metadata__.config); c.hidden = 40; h.__metadata__.config = JSON.stringify(c); }), "but the config"],
-    ["config missing a key", () => rewriteHeader(good, (h) => { const c = JSON.parse(h.__metadata__.config); delete c.bnEps; h.__metadata__.config = JSON.stringify(c); }), 'missing key "bnEps"'],
-    ["config with an unknown key", () => rewriteHeader(good, (h) => { const c = JSON.parse(h.__metadata__.config); c.dropout = 0.1; h.__metadata__.config = JSON.stringify(c); }), 'unknown key "dropout"'],
-    ["config value of the wrong type", () => rewriteHeader(good, (h) => { const c = JSON.parse(h.__metadata__.config); c.mlpBn = "no"; h.__metadata__.config = JSON.stringify(c); }), "config.mlpBn: expected a boolean"],
+    // The config's own rules are config errors (DIEN_BAD_CONFIG), wherever the config comes from.
+    ["config missing a key", () => rewriteHeader(good, (h) => { const c = JSON.parse(h.__metadata__.config); delete c.bnEps; h.__metadata__.config = JSON.stringify(c); }), 'missing key "bnEps"', "DIEN_BAD_CONFIG"],
+    ["config with an unknown key", () => rewriteHeader(good, (h) => { const c = JSON.parse(h.__metadata__.config); c.dropout = 0.1; h.__metadata__.config = JSON.stringify(c); }), 'unknown key "dropout"', "DIEN_BAD_CONFIG"],
+    ["config value of the wrong type", () => rewriteHeader(good, (h) => { const c = JSON.parse(h.__metadata__.config); c.mlpBn = "no"; h.__metadata__.config = JSON.stringify(c); }), "config.mlpBn: expected a boolean", "DIEN_BAD_CONFIG"],
+    ["config that is not JSON", () => rewriteHeader(good, (h) => { h.__metadata__.config = '{"model": "dien",'; }), "config: invalid JSON", "DIEN_BAD_CONFIG"],
     ["no metadata", () => rewriteHeader(good, (h) => { delete h.__metadata__; }), "__metadata__"],
     ["another format", () => rewriteHeader(good, (h) => { h.__metadata__.format = "pt"; }), '__metadata__.format is "pt"'],
     ["another version", () => rewriteHeader(good, (h) => { h.__metadata__.version = "2"; }), '__metadata__.version is "2"'],
   ];
-  for (const [what, make, message] of cases)
+  for (const [what, make, message, code] of cases)
     it(what, async () => {
-      expect((await rejection(make())).message).toContain(message);
+      expect((await rejection(make(), code)).message).toContain(message);
     });
 
   it("non-finite values, naming tensor and element", async () => {
@@ -114,8 +122,39 @@ describe("corrupt, truncated and lying files are rejected whole", () => {
         (m) => { m.dispose(); return "loaded"; },
         (e: unknown) => (e as DienError).code,
       );
-      expect(["loaded", "DIEN_BAD_WEIGHTS"]).toContain(result);
+      expect(["loaded", "DIEN_BAD_WEIGHTS", "DIEN_BAD_CONFIG"]).toContain(result);
     }
+  });
+});
+
+describe("validate before allocating, and what cannot be computed", () => {
+  it("a few hundred bytes declaring 250 million items are rejected at once, without allocating", () => {
+    const r = spawnSync(process.execPath, [path.join(__dirname, "children", "huge-header.cjs")], { encoding: "utf8", timeout: 60_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const result = JSON.parse(r.stdout.split("\n").find((l) => l.startsWith("RESULT "))!.slice(7)) as { bytes: number; code: string; message: string; ms: number; rssGrowthMb: number };
+    expect(result.bytes).toBeLessThan(1000);
+    expect(result.code).toBe("DIEN_BAD_WEIGHTS");
+    expect(result.message).toContain("missing tensor");
+    expect(result.ms).toBeLessThan(1000); // 13 s when the tables were allocated first
+    expect(result.rssGrowthMb).toBeLessThan(100); // 2 GB when the tables were allocated first
+  });
+
+  it("finite weights that overflow float32 fail with DIEN_NON_FINITE instead of returning NaN", async () => {
+    const view = new DataView(good.buffer, good.byteOffset, good.byteLength);
+    const n = Number(view.getBigUint64(0, true));
+    const header = JSON.parse(good.subarray(8, 8 + n).toString("utf8")) as Record<string, { data_offsets: [number, number] }>;
+    const bad = Buffer.from(good);
+    const [b, e] = header["mlp.out.weight"]!.data_offsets;
+    for (let at = 8 + n + b; at < 8 + n + e; at += 4) bad.writeFloatLE(3.4e38, at);
+    using model = await DienModel.load(bad);
+    const batch = randomBatch(model.config, 6, 2);
+    for (const logits of [false, true]) {
+      const err = await model.predict(batch, { logits }).catch((x: unknown) => x);
+      expect(err).toBeInstanceOf(NonFiniteError);
+      expect(err).toMatchObject({ code: "DIEN_NON_FINITE", message: expect.stringMatching(/^sample \d+: the logit is (-?inf|nan)/) });
+    }
+    const c = await model.scoreCandidates({ histItem: batch.histItem.subarray(0, 5), histCat: batch.histCat.subarray(0, 5), user: 0 }, { items: batch.targetItem, cats: batch.targetCat }).catch((x: unknown) => x);
+    expect(c).toMatchObject({ code: "DIEN_NON_FINITE", message: expect.stringMatching(/^candidate \d+: /) });
   });
 });
 

@@ -56,13 +56,20 @@ int main(int argc, char** argv) {
   std::vector<int> batches;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
-    if (a == "--threads") threads = std::atoi(argv[i + 1]);
-    else if (a == "--hidden") hidden = std::atoi(argv[i + 1]);
-    else if (a == "--reps") reps = std::atoi(argv[i + 1]);
-    else if (a == "--peak") peak = std::atoi(argv[i + 1]);
-    else if (a == "--maxlen") maxLen = std::atoi(argv[i + 1]);
-    else if (a == "--device") device = argv[i + 1];
-    else if (a == "--save") savePath = argv[i + 1];
+    if (a == "--threads")
+      threads = std::atoi(argv[i + 1]);
+    else if (a == "--hidden")
+      hidden = std::atoi(argv[i + 1]);
+    else if (a == "--reps")
+      reps = std::atoi(argv[i + 1]);
+    else if (a == "--peak")
+      peak = std::atoi(argv[i + 1]);
+    else if (a == "--maxlen")
+      maxLen = std::atoi(argv[i + 1]);
+    else if (a == "--device")
+      device = argv[i + 1];
+    else if (a == "--save")
+      savePath = argv[i + 1];
     else if (a == "--batches") {
       batches.clear();
       for (char* p = std::strtok(argv[i + 1], ","); p; p = std::strtok(nullptr, ",")) batches.push_back(std::atoi(p));
@@ -80,7 +87,8 @@ int main(int argc, char** argv) {
   c.hidden = hidden;
   c.maxLen = maxLen;
   c.auxAlpha = 1.0;
-  if (batches.empty()) batches = device == "cuda" ? std::vector<int>{1, 128, 1024, 8192} : std::vector<int>{1, 128, 1024};
+  if (batches.empty())
+    batches = device == "cuda" ? std::vector<int>{1, 128, 1024, 8192} : std::vector<int>{1, 128, 1024};
   EngineOptions o;
   o.threads = threads;
   o.device = device;
@@ -99,8 +107,9 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
-  std::printf("dien native benchmark: model dien (augru, mlp attention, dice), E=%d H=%d T=%d, backend %s, threads=%d\n",
-              c.embedWidth(), c.hidden, c.maxLen, engine->backend().c_str(), engine->threads());
+  std::printf(
+      "dien native benchmark: model dien (augru, mlp attention, dice), E=%d H=%d T=%d, backend %s, threads=%d\n",
+      c.embedWidth(), c.hidden, c.maxLen, engine->backend().c_str(), engine->threads());
   std::printf("forward FLOPs per sample (PERFORMANCE.md count): %.2f M at the mean length %.1f, %.2f M at T\n",
               flopsPerSample(c, static_cast<int>((c.maxLen + 1) / 2)) * 1e-6, (c.maxLen + 1) / 2.0,
               flopsPerSample(c, c.maxLen) * 1e-6);

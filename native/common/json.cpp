@@ -1,8 +1,9 @@
 #include "json.h"
 
+#include <charconv>
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
+#include <unordered_set>
 
 #include "errors.h"
 
@@ -83,7 +84,7 @@ class JsonParser {
 
  private:
   [[noreturn]] void fail(const std::string& reason) const {
-    throw FormatError(cat(what_, ": invalid JSON: ", reason, " at byte ", pos_));
+    throw JsonError(cat(what_, ": invalid JSON: ", reason, " at byte ", pos_));
   }
   void skipSpace() {
     while (pos_ < s_.size() && (s_[pos_] == ' ' || s_[pos_] == '\t' || s_[pos_] == '\n' || s_[pos_] == '\r')) ++pos_;
@@ -140,9 +141,9 @@ class JsonParser {
       if (pos_ >= s_.size() || s_[pos_] < '0' || s_[pos_] > '9') fail("bad number");
       while (pos_ < s_.size() && s_[pos_] >= '0' && s_[pos_] <= '9') ++pos_;
     }
-    const std::string text = s_.substr(start, pos_ - start);
-    const double d = std::strtod(text.c_str(), nullptr);
-    if (!std::isfinite(d)) fail("number out of range");
+    double d = 0;  // from_chars: locale-independent, exact round trip
+    const auto r = std::from_chars(s_.data() + start, s_.data() + pos_, d);
+    if (r.ec != std::errc() || r.ptr != s_.data() + pos_ || !std::isfinite(d)) fail("number out of range");
     return Json::number(d);
   }
 
@@ -170,10 +171,14 @@ class JsonParser {
     for (int i = 0; i < 4; ++i) {
       const char h = s_[pos_++];
       v <<= 4;
-      if (h >= '0' && h <= '9') v |= h - '0';
-      else if (h >= 'a' && h <= 'f') v |= h - 'a' + 10;
-      else if (h >= 'A' && h <= 'F') v |= h - 'A' + 10;
-      else fail("bad \\u escape");
+      if (h >= '0' && h <= '9')
+        v |= h - '0';
+      else if (h >= 'a' && h <= 'f')
+        v |= h - 'a' + 10;
+      else if (h >= 'A' && h <= 'F')
+        v |= h - 'A' + 10;
+      else
+        fail("bad \\u escape");
     }
     return v;
   }
@@ -236,12 +241,13 @@ class JsonParser {
   Json parseObject(int depth) {
     consume('{');
     Json obj = Json::object();
+    std::unordered_set<std::string> keys;  // a linear find per key would make a hostile header quadratic
     skipSpace();
     if (consume('}')) return obj;
     for (;;) {
       skipSpace();
       std::string key = parseString();
-      if (obj.find(key)) fail(cat("duplicate key \"", key, "\""));
+      if (!keys.insert(key).second) fail(cat("duplicate key \"", key, "\""));
       skipSpace();
       if (!consume(':')) fail("expected ':'");
       skipSpace();
@@ -264,13 +270,16 @@ void dumpString(const std::string& s, std::string& out) {
   out += '"';
   for (const char ch : s) {
     const unsigned char c = static_cast<unsigned char>(ch);
-    if (c == '"') out += "\\\"";
-    else if (c == '\\') out += "\\\\";
+    if (c == '"')
+      out += "\\\"";
+    else if (c == '\\')
+      out += "\\\\";
     else if (c < 0x20) {
       char buf[8];
       std::snprintf(buf, sizeof buf, "\\u%04x", c);
       out += buf;
-    } else out += ch;
+    } else
+      out += ch;
   }
   out += '"';
 }
@@ -280,10 +289,10 @@ void dumpValue(const Json& v, std::string& out) {
     case Json::Kind::Null: out += "null"; break;
     case Json::Kind::Bool: out += v.asBool() ? "true" : "false"; break;
     case Json::Kind::Number: {
-      char buf[32];
-      if (v.isInteger()) std::snprintf(buf, sizeof buf, "%lld", static_cast<long long>(v.asNumber()));
-      else std::snprintf(buf, sizeof buf, "%.17g", v.asNumber());
-      out += buf;
+      char buf[32];  // to_chars: the shortest text that reads back to the same double
+      const auto r = v.isInteger() ? std::to_chars(buf, buf + sizeof buf, static_cast<long long>(v.asNumber()))
+                                   : std::to_chars(buf, buf + sizeof buf, v.asNumber());
+      out.append(buf, r.ptr);
       break;
     }
     case Json::Kind::String: dumpString(v.asString(), out); break;

@@ -22,7 +22,7 @@ class Json {
   static Json array();
   static Json object();
 
-  // Throws FormatError("<what>: <reason> at byte N").
+  // Throws JsonError("<what>: invalid JSON: <reason> at byte N").
   static Json parse(const std::string& text, const std::string& what);
 
   Kind kind() const { return kind_; }

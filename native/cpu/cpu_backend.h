@@ -1,7 +1,11 @@
-// The CPU backend: the reference implementation of MODEL.md and the fast path on
+// The CPU backend: the reference implementation of docs/model.md and the fast path on
 // machines without a GPU. Batches are sorted by history length and cut into tiles of
 // kTile samples; tiles run in parallel on a persistent thread pool, each with its own
-// workspace. Calls on one backend are serialised; use one model per worker for more.
+// workspace. The ops live in files named like their CUDA twins (embed, gemm,
+// recurrence, attention, output_mlp); this file orchestrates them.
+//
+// One call runs at a time (the mutex is a safety net: the TypeScript layer queues calls
+// per model, so that waiting never occupies a libuv thread).
 #pragma once
 
 #include <memory>
@@ -23,29 +27,25 @@ class CpuBackend final : public Backend {
   // w must outlive the backend.
   CpuBackend(const Config& c, const Weights& w, int threads);
 
-  // out[b] = probability (or logit) of sample b. The batch must have been validated.
-  void predict(const BatchView& b, float* out, bool logits) override;
-  // out[k] = score of candidate k against the one history. Validated input.
-  void scoreCandidates(const CandidatesView& v, float* out, bool logits) override;
+  void predict(const BatchView& b, float* logits) override;
+  void scoreCandidates(const CandidatesView& v, float* logits) override;
 
   const char* name() const override { return "cpu"; }
   int threads() const override { return pool_.size(); }
 
+  // The stages, public for the op-level tests that compare each CUDA op with its twin.
+  // Record stage: embeddings, history sums, extractor GRU and every per-history product
+  // for n records (lengths in descending order); rows of record j start at ws.recOff[j].
+  void recordStage(Workspace& ws, int n, const int32_t* const* items, const int32_t* const* cats, const int* len) const;
+  // The candidates' rows (ws.candRec / candLen / candOff) and targets e_a (ws.ea).
+  void prepareCandidates(const Workspace& rec, Workspace& ws, int n, const Candidate* cands) const;
+  // Candidate stage: attention, evolution and output MLP for n candidates reading rec.
+  void candidateStage(const Workspace& rec, Workspace& ws, int n, const Candidate* cands, float* logits) const;
+  // The evolution GRU gated by ws.att; final states into ws.interest.
+  void evolution(const Workspace& rec, Workspace& ws, int n) const;
+  const PackedWeights& packed() const { return pw_; }
+
  private:
-  struct Candidate {
-    int rec;  // record index in the record workspace
-    int32_t item, cat, user;
-    int64_t outIndex;
-  };
-
-  // Embeddings, history sums, extractor GRU and every per-history product for n
-  // records; rows of record j start at recOff[j] in ws.
-  void recordStage(Workspace& ws, int n, const int32_t* const* items, const int32_t* const* cats, const int* len);
-  // Attention, evolution and output MLP for n candidates that read the records of rec.
-  void candidateStage(const Workspace& rec, Workspace& ws, int n, const Candidate* cands, float* out, bool logits);
-  void attention(const Workspace& rec, Workspace& ws, int n);
-  void outputMlp(const Workspace& rec, Workspace& ws, int n, const Candidate* cands, float* out, bool logits);
-
   const Config cfg_;
   const PackedWeights pw_;
   ThreadPool pool_;

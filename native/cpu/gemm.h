@@ -34,5 +34,4 @@ struct PackedMatrix {
 // lda >= K, ldc >= B.np; C must have B.np writable columns per row.
 void gemm(int m, const float* a, int lda, const PackedMatrix& b, float* c, int ldc, bool accumulate);
 
-
 }  // namespace dien

@@ -1,6 +1,5 @@
 #include "packed_weights.h"
 
-
 #include "../common/errors.h"
 #include "../model/derived.h"
 
@@ -8,8 +7,8 @@ namespace dien {
 
 namespace {
 
-void packGru(PackedGru& g, const Config& c, const Weights& w, const std::string& wih, const std::string& whh,
-             const std::string& bih, const std::string& bhh, int in) {
+void packGru(PackedGru& g, const Config& c, const Weights& w, TensorKind wih, TensorKind whh, TensorKind bih,
+             TensorKind bhh, int in) {
   const int H = c.hidden;
   g.in = in;
   g.hidden = H;
@@ -29,25 +28,27 @@ void packGru(PackedGru& g, const Config& c, const Weights& w, const std::string&
   g.bhh = g.bhhPadded.data();
 }
 
-void packScorer(PackedScorer& s, const Weights& w, const std::string& prefix, int kw, const std::vector<int>& hidden) {
+void packScorer(PackedScorer& s, const Weights& w, TensorKind weight, TensorKind bias, int kw,
+                const std::vector<int>& hidden) {
   s.kw = kw;
   s.widths = hidden;
   s.widths.push_back(1);
   const int a1 = s.widths[0];
-  const SplitScorerLayer split = splitScorerLayer(w.get(cat(prefix, "0.weight")), a1, kw);
+  const SplitScorerLayer split = splitScorerLayer(w.get(weight, 0), a1, kw);
   s.wq.packTransposed(split.q.data(), a1, kw, kw);
   s.wk.packTransposed(split.k.data(), a1, kw, kw);
   s.wqk.packTransposed(split.qk.data(), a1, kw, kw);
-  s.b0 = w.get(cat(prefix, "0.bias"));
+  s.b0 = w.get(bias, 0);
   const size_t n = s.widths.size();
   for (size_t i = 1; i + 1 < n; ++i) {
     s.mid.emplace_back();
-    s.mid.back().packTransposed(w.get(cat(prefix, i, ".weight")), s.widths[i], s.widths[i - 1], s.widths[i - 1]);
-    s.midBias.push_back(w.get(cat(prefix, i, ".bias")));
+    const int layer = static_cast<int>(i);
+    s.mid.back().packTransposed(w.get(weight, layer), s.widths[i], s.widths[i - 1], s.widths[i - 1]);
+    s.midBias.push_back(w.get(bias, layer));
   }
   if (n > 1) {
-    s.wLast = w.get(cat(prefix, n - 1, ".weight"));
-    s.bLast = w.get(cat(prefix, n - 1, ".bias"));
+    s.wLast = w.get(weight, static_cast<int>(n - 1));
+    s.bLast = w.get(bias, static_cast<int>(n - 1));
   }
 }
 
@@ -55,24 +56,23 @@ void packScorer(PackedScorer& s, const Weights& w, const std::string& prefix, in
 
 PackedWeights::PackedWeights(const Config& c, const Weights& w) {
   const int E = c.embedWidth(), H = c.hidden;
-  itemEmb = w.get("embedding.item.weight");
-  catEmb = w.get("embedding.cat.weight");
-  if (c.hasUser()) userEmb = w.get("embedding.user.weight");
+  using K = TensorKind;
+  itemEmb = w.get(K::ItemEmbedding);
+  catEmb = w.get(K::CatEmbedding);
+  if (c.hasUser()) userEmb = w.get(K::UserEmbedding);
   if (c.hasGru()) {
-    packGru(extractor, c, w, "extractor.weight_ih_l0", "extractor.weight_hh_l0", "extractor.bias_ih_l0",
-            "extractor.bias_hh_l0", E);
-    packGru(evolution, c, w, "evolution.weight_ih", "evolution.weight_hh", "evolution.bias_ih", "evolution.bias_hh",
-            H);
+    packGru(extractor, c, w, K::ExtractorWeightIh, K::ExtractorWeightHh, K::ExtractorBiasIh, K::ExtractorBiasHh, E);
+    packGru(evolution, c, w, K::EvolutionWeightIh, K::EvolutionWeightHh, K::EvolutionBiasIh, K::EvolutionBiasHh, H);
     if (c.attention == AttentionKind::Bilinear) {
-      bilinear.packTransposed(w.get("attention.W"), H, E, E);
+      bilinear.packTransposed(w.get(K::AttentionBilinear), H, E, E);
     } else {
-      query.packTransposed(w.get("attention.query.weight"), H, E, E);
-      queryBias = w.get("attention.query.bias");
-      querySlope = w.get("attention.query_prelu.weight");
-      packScorer(scorer, w, "attention.mlp.", H, c.attentionHidden);
+      query.packTransposed(w.get(K::AttentionQueryWeight), H, E, E);
+      queryBias = w.get(K::AttentionQueryBias);
+      querySlope = w.get(K::AttentionQuerySlope);
+      packScorer(scorer, w, K::AttentionMlpWeight, K::AttentionMlpBias, H, c.attentionHidden);
     }
   }
-  if (c.model == ModelKind::Din) packScorer(scorer, w, "din.mlp.", E, c.attentionHidden);
+  if (c.model == ModelKind::Din) packScorer(scorer, w, K::DinMlpWeight, K::DinMlpBias, E, c.attentionHidden);
 
   mlp.in = c.mlpInputWidth();
   FoldedBatchNorm bn = foldBatchNorm(c, w);
@@ -80,26 +80,26 @@ PackedWeights::PackedWeights(const Config& c, const Weights& w) {
   mlp.bnShift = std::move(bn.shift);
   int prev = mlp.in;
   for (size_t i = 0; i < c.mlpHidden.size(); ++i) {
-    const int width = c.mlpHidden[i];
+    const int width = c.mlpHidden[i], layer = static_cast<int>(i);
     mlp.layers.emplace_back();
-    mlp.layers.back().packTransposed(w.get(cat("mlp.layers.", i, ".weight")), width, prev, prev);
-    mlp.bias.push_back(w.get(cat("mlp.layers.", i, ".bias")));
+    mlp.layers.back().packTransposed(w.get(K::MlpWeight, layer), width, prev, prev);
+    mlp.bias.push_back(w.get(K::MlpBias, layer));
     if (c.activation == Activation::Dice) {
-      mlp.alpha.push_back(w.get(cat("mlp.act.", i, ".alpha")));
-      mlp.mean.push_back(w.get(cat("mlp.act.", i, ".running_mean")));
+      mlp.alpha.push_back(w.get(K::DiceAlpha, layer));
+      mlp.mean.push_back(w.get(K::DiceRunningMean, layer));
       mlp.invStd.push_back(diceInvStd(c, w, i));
     } else if (c.activation == Activation::Prelu) {
-      mlp.slope.push_back(w.get(cat("mlp.act.", i, ".weight")));
+      mlp.slope.push_back(w.get(K::PreluSlope, layer));
     }
     prev = width;
   }
-  mlp.wOut = w.get("mlp.out.weight");
-  mlp.bOut = *w.get("mlp.out.bias");
+  mlp.wOut = w.get(K::OutWeight);
+  mlp.bOut = *w.get(K::OutBias);
   if (c.model == ModelKind::WideDeep) {
-    wideItem = w.get("wide.item.weight");
-    wideCat = w.get("wide.cat.weight");
-    wideCross = w.get("wide.cross.weight");
-    if (c.hasUser()) wideUser = w.get("wide.user.weight");
+    wideItem = w.get(K::WideItem);
+    wideCat = w.get(K::WideCat);
+    wideCross = w.get(K::WideCross);
+    if (c.hasUser()) wideUser = w.get(K::WideUser);
   }
 }
 

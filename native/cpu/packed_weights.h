@@ -28,7 +28,7 @@ struct PackedGru {
 // The mlp scorer of MODEL.md 5 over [q, k, q - k, q * k] with key width kw.
 struct PackedScorer {
   int kw = 0;
-  std::vector<int> widths;  // output width of every layer; the last is 1
+  std::vector<int> widths;   // output width of every layer; the last is 1
   PackedMatrix wq, wk, wqk;  // split first layer
   const float* b0 = nullptr;
   std::vector<PackedMatrix> mid;  // layers 1 .. n-2
@@ -44,9 +44,9 @@ struct PackedMlp {
   std::vector<float> bnScale, bnShift;  // empty without mlpBn
   std::vector<PackedMatrix> layers;
   std::vector<const float*> bias;
-  std::vector<const float*> alpha, mean;  // dice
+  std::vector<const float*> alpha, mean;   // dice
   std::vector<std::vector<float>> invStd;  // dice: 1 / sqrt(var + eps)
-  std::vector<const float*> slope;  // prelu
+  std::vector<const float*> slope;         // prelu
   const float* wOut = nullptr;
   float bOut = 0;
 };

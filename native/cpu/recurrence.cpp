@@ -16,12 +16,13 @@ inline void stepResetAfter(int H, int Hp, const float* gi, float s, const float*
                            float a, float* h) {
   for (int c0 = 0; c0 < Hp; c0 += kPanel)
 #pragma omp simd
-  for (int c = c0; c < c0 + kPanel; ++c) {
-    const float r = sigmoid(s * gi[c] + bih[c] + gh[c] + bhh[c]);
-    const float z = sigmoid(s * gi[H + c] + bih[H + c] + gh[H + c] + bhh[H + c]);
-    const float n = gruCandidate(GruCell::ResetAfter, s * gi[2 * H + c] + bih[2 * H + c], gh[2 * H + c] + bhh[2 * H + c], r);
-    h[c] = evolveState(K, a, z, n, h[c]);
-  }
+    for (int c = c0; c < c0 + kPanel; ++c) {
+      const float r = sigmoid(s * gi[c] + bih[c] + gh[c] + bhh[c]);
+      const float z = sigmoid(s * gi[H + c] + bih[H + c] + gh[H + c] + bhh[H + c]);
+      const float n =
+          gruCandidate(GruCell::ResetAfter, s * gi[2 * H + c] + bih[2 * H + c], gh[2 * H + c] + bhh[2 * H + c], r);
+      h[c] = evolveState(K, a, z, n, h[c]);
+    }
 }
 
 // reset-before, first half: rh = r o h.
@@ -34,15 +35,16 @@ inline void resetGate(int Hp, const float* gi, float s, const float* bih, const 
 
 // reset-before, second half; ghn holds W_hn (r o h).
 template <Evolution K>
-inline void stepResetBefore(int H, int Hp, const float* gi, float s, const float* bih, const float* gh, const float* ghn,
-                            const float* bhh, float a, float* h) {
+inline void stepResetBefore(int H, int Hp, const float* gi, float s, const float* bih, const float* gh,
+                            const float* ghn, const float* bhh, float a, float* h) {
   for (int c0 = 0; c0 < Hp; c0 += kPanel)
 #pragma omp simd
-  for (int c = c0; c < c0 + kPanel; ++c) {
-    const float z = sigmoid(s * gi[H + c] + bih[H + c] + gh[H + c] + bhh[H + c]);
-    const float n = gruCandidate(GruCell::ResetBefore, s * gi[2 * H + c] + bih[2 * H + c], ghn[c] + bhh[2 * H + c], 0.0f);
-    h[c] = evolveState(K, a, z, n, h[c]);
-  }
+    for (int c = c0; c < c0 + kPanel; ++c) {
+      const float z = sigmoid(s * gi[H + c] + bih[H + c] + gh[H + c] + bhh[H + c]);
+      const float n =
+          gruCandidate(GruCell::ResetBefore, s * gi[2 * H + c] + bih[2 * H + c], ghn[c] + bhh[2 * H + c], 0.0f);
+      h[c] = evolveState(K, a, z, n, h[c]);
+    }
 }
 
 template <Evolution K>
@@ -76,7 +78,8 @@ void runGruT(const GruRun& r, Workspace& ws) {
         const float s = r.scaleInput ? a : 1.0f;
         const float* gi = r.gi + static_cast<size_t>(r.giRow[j] + t) * r.ldGi;
         stepResetBefore<K>(H, Hp, gi, s, g.bih, ws.GH.data() + static_cast<size_t>(j) * ws.ldG,
-                           ws.GHn.data() + static_cast<size_t>(j) * ws.ldH, g.bhh, a, r.h + static_cast<size_t>(j) * Hp);
+                           ws.GHn.data() + static_cast<size_t>(j) * ws.ldH, g.bhh, a,
+                           r.h + static_cast<size_t>(j) * Hp);
       }
     }
     if (r.out)

@@ -19,9 +19,9 @@ struct GruRun {
   const int* giRow = nullptr;
   const float* att = nullptr;  // attention weights a_t (null: plain GRU); row attRow[j] + t
   const int* attRow = nullptr;
-  bool scaleInput = false;  // aigru: the input is a_t * x_t
+  bool scaleInput = false;            // aigru: the input is a_t * x_t
   Evolution mix = Evolution::GruAtt;  // how n and h combine (GruAtt: the plain GRU step)
-  float* out = nullptr;  // every step's state, ld H (nullable); row outRow[j] + t
+  float* out = nullptr;               // every step's state, ld H (nullable); row outRow[j] + t
   const int* outRow = nullptr;
   float* h = nullptr;  // [n, ldh]: starts at 0, ends as each sequence's final state
   int ldh = 0;         // padded H (Workspace::ldH); lanes past H hold junk

@@ -2,6 +2,7 @@
 // that predict allocates nothing on its hot path.
 #pragma once
 
+#include <cstdint>
 #include <vector>
 
 #include "../model/config.h"
@@ -12,6 +13,14 @@ namespace dien {
 // Samples per tile: large enough for efficient GEMMs over the tile's rows, small
 // enough that B = 1024 still gives every core many tiles to balance.
 constexpr int kTile = 32;
+
+// One scored sample of a tile: the record (history) it reads, its target, and where
+// its result goes.
+struct Candidate {
+  int rec;  // record index in the record workspace
+  int32_t item, cat, user;
+  int64_t outIndex;
+};
 
 struct Workspace {
   // Row-major buffers; "rows" means packed (sample, step) pairs of one tile.

@@ -3,7 +3,7 @@
 // native/cpu/packed_weights.h, with the per-candidate matrix
 //   M^T[i][o] = (W_b - W_c)^T[i][o] + W_d^T[i][o] q[i]
 // built once in shared memory, so each step costs one [kw] x [kw, A1] product.
-// Warps take steps round-robin; the CPU twin is CpuBackend::attention.
+// Warps take steps round-robin. CPU twin: native/cpu/attention.cpp.
 #include "../common/errors.h"
 #include "check.h"
 #include "kernels.cuh"
@@ -37,7 +37,7 @@ struct AttLayout {
 __global__ void attentionKernel(AttentionLaunch p) {
   extern __shared__ float sm[];
   const ScorerDev& sc = p.sc;
-  const int E = p.emb.dItem + p.emb.dCat, kw = sc.kw, T = p.T;
+  const int E = p.emb.dItem + p.emb.dCat, kw = sc.kw, T = p.in.T;
   const AttLayout lay(sc, T, E);
   float* ea = sm + lay.ea;
   float* q = sm + lay.q;
@@ -46,10 +46,10 @@ __global__ void attentionKernel(AttentionLaunch p) {
   float* scores = sm + lay.scores;
   float* red = scores + T;
   const int j = blockIdx.x, tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
-  const int rec = j * p.recStride;
-  const int L = p.len[rec];
+  const int rec = j * p.in.recStride;
+  const int L = p.in.len[rec];
   if (L == 0) return;  // no weights at all; nothing reads att for this candidate
-  const int item = p.candItem[j], cat = p.candCat[j];
+  const int item = p.in.item[j], cat = p.in.cat[j];
   for (int k = tid; k < E; k += blockDim.x)
     ea[k] = k < p.emb.dItem ? p.emb.item[static_cast<size_t>(item) * p.emb.dItem + k]
                             : p.emb.cat[static_cast<size_t>(cat) * p.emb.dCat + (k - p.emb.dItem)];
@@ -150,11 +150,10 @@ __global__ void attentionKernel(AttentionLaunch p) {
   for (int t = tid; t < L; t += blockDim.x) p.att[static_cast<size_t>(j) * T + t] = scores[t] * inv;
 }
 
-__global__ void poolKernel(int T, int recStride, const int32_t* len, const float* att, const float* keys, int width,
-                           float* interest) {
-  const int j = blockIdx.x;
-  const int rec = j * recStride;
-  const int L = len[rec];
+__global__ void poolKernel(CandidateInputs in, const float* att, const float* keys, int width, float* interest) {
+  const int j = blockIdx.x, T = in.T;
+  const int rec = j * in.recStride;
+  const int L = in.len[rec];
   for (int c = threadIdx.x; c < width; c += blockDim.x) {
     float v = 0.f;
     for (int t = 0; t < L; ++t)
@@ -170,16 +169,17 @@ size_t attentionSharedBytes(const ScorerDev& sc, int T, int E) {
 }
 
 void attention(cudaStream_t s, const AttentionLaunch& p, size_t smem) {
-  if (p.n == 0) return;
-  DIEN_CUDA_CHECK(cudaFuncSetAttribute(attentionKernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)));
-  attentionKernel<<<p.n, kWarps * 32, smem, s>>>(p);
+  if (p.in.n == 0) return;
+  DIEN_CUDA_CHECK(
+      cudaFuncSetAttribute(attentionKernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)));
+  attentionKernel<<<p.in.n, kWarps * 32, smem, s>>>(p);
   DIEN_CUDA_LAUNCHED("attentionKernel");
 }
 
-void attentionPool(cudaStream_t s, int n, int T, int recStride, const int32_t* len, const float* att,
-                   const float* keys, int width, float* interest) {
-  if (n == 0) return;
-  poolKernel<<<n, 128, 0, s>>>(T, recStride, len, att, keys, width, interest);
+void attentionPool(cudaStream_t s, const CandidateInputs& in, const float* att, const float* keys, int width,
+                   float* interest) {
+  if (in.n == 0) return;
+  poolKernel<<<in.n, 128, 0, s>>>(in, att, keys, width, interest);
   DIEN_CUDA_LAUNCHED("poolKernel");
 }
 

@@ -11,9 +11,9 @@ namespace {
 
 constexpr int BM = 64, BN = 64, BK = 16;
 
-__global__ void __launch_bounds__(256) gemmAWtKernel(int M, int N, int K, const float* __restrict__ A,
-                                                     const float* __restrict__ W, const float* __restrict__ bias,
-                                                     float* __restrict__ C) {
+__global__ void __launch_bounds__(256)
+    gemmAWtKernel(int M, int N, int K, const float* __restrict__ A, const float* __restrict__ W,
+                  const float* __restrict__ bias, float* __restrict__ C) {
   __shared__ float As[BK][BM + 4];
   __shared__ float Ws[BK][BN + 4];
   const int tx = threadIdx.x % 16, ty = threadIdx.x / 16;

@@ -1,7 +1,8 @@
 // The CUDA inference kernels and their launchers. Layouts are padded: history row of
 // (record r, step t) is r * T + t; steps t >= L_r are never read for values. With
 // recStride 0 every candidate reads record 0 (scoreCandidates: one user, K items).
-// Each kernel has a CPU twin in native/cpu/ and shares its gate math (ops/gates.h).
+// Each kernel file has a CPU twin of the same name in native/cpu/ and shares its gate
+// math (ops/gates.h); native/tests/backend_ops.cu compares every op with its twin.
 #pragma once
 
 #include <cuda_runtime.h>
@@ -29,15 +30,15 @@ struct GruLaunch {
   Evolution mix = Evolution::GruAtt;  // GruAtt: the plain GRU step
   int n = 0;                          // sequences
   int T = 0;
-  int recStride = 1;                 // record of sequence j = j * recStride
-  const int32_t* order = nullptr;    // [n] sequences longest first (null: identity), so that
-                                     // a block's sequences end at about the same step
-  const int32_t* len = nullptr;      // [records]
-  const float* gi = nullptr;         // [records * T, 3H] input projections, no bias
-  const float* att = nullptr;        // [n * T] or null
-  bool scaleInput = false;           // aigru
-  float* out = nullptr;              // [records * T, H] every step's state, or null
-  float* hFinal = nullptr;           // [n, H] final state, or null
+  int recStride = 1;               // record of sequence j = j * recStride
+  const int32_t* order = nullptr;  // [n] sequences longest first (null: identity), so that
+                                   // a block's sequences end at about the same step
+  const int32_t* len = nullptr;    // [records]
+  const float* gi = nullptr;       // [records * T, 3H] input projections, no bias
+  const float* att = nullptr;      // [n * T] or null
+  bool scaleInput = false;         // aigru
+  float* out = nullptr;            // [records * T, H] every step's state, or null
+  float* hFinal = nullptr;         // [n, H] final state, or null
 };
 // Shared memory the recurrent kernel needs for hidden width H (W_hh^T + states).
 size_t gruSharedBytes(int H);
@@ -85,13 +86,20 @@ struct ScorerDev {
   int kw = 0;        // key width (H, or E for din)
 };
 
+// The candidates of one call as every candidate-side kernel reads them: candidate j
+// scores target (item[j], cat[j]) against record j * recStride.
+struct CandidateInputs {
+  int n = 0, T = 0, recStride = 1;
+  const int32_t* len = nullptr;   // [records]
+  const int32_t* item = nullptr;  // [n]
+  const int32_t* cat = nullptr;   // [n]
+  const int32_t* user = nullptr;  // [n], null without a user field
+};
+
 struct AttentionLaunch {
   ScorerDev sc;
   EmbedTables emb;
-  int n = 0, T = 0, recStride = 1;
-  const int32_t* len = nullptr;
-  const int32_t* candItem = nullptr;
-  const int32_t* candCat = nullptr;
+  CandidateInputs in;
   const float* keys = nullptr;  // [records * T, kw]
   float* att = nullptr;         // [n * T]
 };
@@ -100,8 +108,8 @@ size_t attentionSharedBytes(const ScorerDev& sc, int T, int E);
 void attention(cudaStream_t s, const AttentionLaunch& p, size_t smem);
 
 // interest[j] = sum_t att[j, t] keys[rec(j) * T + t] (din, gru-att).
-void attentionPool(cudaStream_t s, int n, int T, int recStride, const int32_t* len, const float* att,
-                   const float* keys, int width, float* interest);
+void attentionPool(cudaStream_t s, const CandidateInputs& in, const float* att, const float* keys, int width,
+                   float* interest);
 
 struct MlpDev {
   int din = 0;
@@ -119,18 +127,13 @@ struct MlpDev {
 struct OutputLaunch {
   MlpDev m;
   EmbedTables emb;
-  int n = 0, T = 0, recStride = 1, E = 0;
+  CandidateInputs in;
   int interestWidth = 0;
   bool pnn = false;
-  const int32_t* len = nullptr;
   const int32_t* histCat = nullptr;  // [records * T] (wide hits)
-  const int32_t* candItem = nullptr;
-  const int32_t* candCat = nullptr;
-  const int32_t* candUser = nullptr;
-  const float* sRec = nullptr;      // [records, E]
-  const float* interest = nullptr;  // [n, interestWidth]
-  bool logits = false;
-  float* out = nullptr;  // [n]
+  const float* sRec = nullptr;       // [records, E]
+  const float* interest = nullptr;   // [n, interestWidth]
+  float* out = nullptr;              // [n] logits
 };
 size_t outputSharedBytes(const MlpDev& m);
 void outputMlp(cudaStream_t s, const OutputLaunch& p, size_t smem);

@@ -19,9 +19,9 @@ __global__ void gruRecurrentKernel(GruLaunch p) {
   extern __shared__ float smem[];
   const int H = p.g.H, H3 = 3 * H;
   const int S = blockDim.y;
-  float* whhT = smem;            // [H][3H]
-  float* hs = whhT + H * H3;     // [S][H] current states
-  float* rh = hs + S * H;        // [S][H] r o h (reset-before)
+  float* whhT = smem;         // [H][3H]
+  float* hs = whhT + H * H3;  // [S][H] current states
+  float* rh = hs + S * H;     // [S][H] r o h (reset-before)
   for (int i = threadIdx.y * blockDim.x + threadIdx.x; i < H * H3; i += blockDim.x * blockDim.y) whhT[i] = p.g.whhT[i];
   const int c = threadIdx.x, sl = threadIdx.y;
   const int slot = blockIdx.x * S + sl;
@@ -31,8 +31,10 @@ __global__ void gruRecurrentKernel(GruLaunch p) {
   const int L = valid ? p.len[rec] : 0;
   float h = 0.0f;
   if (c < H) hs[sl * H + c] = 0.0f;
-  const float bir = valid ? p.g.bih[c] : 0.f, biz = valid ? p.g.bih[H + c] : 0.f, bin = valid ? p.g.bih[2 * H + c] : 0.f;
-  const float bhr = valid ? p.g.bhh[c] : 0.f, bhz = valid ? p.g.bhh[H + c] : 0.f, bhn = valid ? p.g.bhh[2 * H + c] : 0.f;
+  const float bir = valid ? p.g.bih[c] : 0.f, biz = valid ? p.g.bih[H + c] : 0.f,
+              bin = valid ? p.g.bih[2 * H + c] : 0.f;
+  const float bhr = valid ? p.g.bhh[c] : 0.f, bhz = valid ? p.g.bhh[H + c] : 0.f,
+              bhn = valid ? p.g.bhh[2 * H + c] : 0.f;
   __syncthreads();
   for (int t = 0;; ++t) {
     const bool act = t < L;

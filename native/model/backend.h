@@ -1,5 +1,5 @@
 // What the engine asks of a backend. The CPU backend is the reference; the CUDA
-// backend must match it within MODEL.md section 14.
+// backend must match it within docs/model.md §14.
 #pragma once
 
 #include <string>
@@ -11,9 +11,10 @@ namespace dien {
 class Backend {
  public:
   virtual ~Backend() = default;
-  // Inputs are validated by the engine before these are called.
-  virtual void predict(const BatchView& b, float* out, bool logits) = 0;
-  virtual void scoreCandidates(const CandidatesView& v, float* out, bool logits) = 0;
+  // Inputs are validated by the engine before these are called. Backends write logits;
+  // the engine checks them and turns them into probabilities.
+  virtual void predict(const BatchView& b, float* logits) = 0;
+  virtual void scoreCandidates(const CandidatesView& v, float* logits) = 0;
   virtual const char* name() const = 0;
   virtual int threads() const = 0;
 };

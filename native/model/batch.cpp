@@ -7,13 +7,11 @@ namespace dien {
 namespace {
 
 void checkCount(const char* field, size_t got, int64_t want) {
-  if (static_cast<int64_t>(got) != want)
-    throw InputError(cat(field, ": expected ", want, " elements but got ", got));
+  if (static_cast<int64_t>(got) != want) throw InputError(cat(field, ": expected ", want, " elements but got ", got));
 }
 
 void checkId(const char* field, int64_t index, int32_t id, int64_t vocab) {
-  if (id < 0 || id >= vocab)
-    throw InputError(cat(field, "[", index, "]: id ", id, " is outside [0, ", vocab, ")"));
+  if (id < 0 || id >= vocab) throw InputError(cat(field, "[", index, "]: id ", id, " is outside [0, ", vocab, ")"));
 }
 
 void checkHistoryId(const char* field, int64_t b, int64_t t, int32_t id, int64_t vocab) {
@@ -22,6 +20,43 @@ void checkHistoryId(const char* field, int64_t b, int64_t t, int32_t id, int64_t
 }
 
 }  // namespace
+
+BatchView BatchData::view() const {
+  BatchView b;
+  b.batch = B;
+  b.steps = T;
+  b.targetItem = targetItem.data();
+  b.nTargetItem = targetItem.size();
+  b.targetCat = targetCat.data();
+  b.nTargetCat = targetCat.size();
+  b.histItem = histItem.data();
+  b.nHistItem = histItem.size();
+  b.histCat = histCat.data();
+  b.nHistCat = histCat.size();
+  b.histLen = histLen.data();
+  b.nHistLen = histLen.size();
+  if (!user.empty()) {
+    b.user = user.data();
+    b.nUser = user.size();
+  }
+  return b;
+}
+
+CandidatesView CandidatesData::view() const {
+  CandidatesView v;
+  v.length = length;
+  v.histItem = histItem.data();
+  v.nHistItem = histItem.size();
+  v.histCat = histCat.data();
+  v.nHistCat = histCat.size();
+  v.user = user;
+  v.count = static_cast<int64_t>(items.size());
+  v.items = items.data();
+  v.nItems = items.size();
+  v.cats = cats.data();
+  v.nCats = cats.size();
+  return v;
+}
 
 void validateBatch(const Config& c, const BatchView& b) {
   if (b.batch < 0) throw InputError(cat("batch size: expected >= 0 but got ", b.batch));

@@ -1,5 +1,7 @@
-// Views of caller-owned input arrays (MODEL.md 2) and their validation. Nothing here
-// copies: the arrays stay where the caller put them for the duration of a call.
+// The inputs of one call (docs/model.md §2): views the engine reads, the engine-owned
+// copies they point into, and their validation. The binding copies every JS array into
+// a BatchData / CandidatesData on the JS thread before any work is queued, so nothing
+// that runs off that thread reads memory JS can change, detach or free.
 #pragma once
 
 #include <cstddef>
@@ -25,7 +27,7 @@ struct BatchView {
 
 // One user's history scored against K candidate items (the paper's same-user batching).
 struct CandidatesView {
-  int64_t length = 0;  // L of the history, 0..T
+  int64_t length = 0;                 // L of the history, 0..T
   const int32_t* histItem = nullptr;  // [L] (or more; only the first L are read)
   const int32_t* histCat = nullptr;
   size_t nHistItem = 0, nHistCat = 0;
@@ -34,6 +36,22 @@ struct CandidatesView {
   const int32_t* items = nullptr;
   const int32_t* cats = nullptr;
   size_t nItems = 0, nCats = 0;
+};
+
+// Owned copies of a batch's arrays; view() points into them.
+struct BatchData {
+  int64_t B = 0, T = 0;
+  std::vector<int32_t> targetItem, targetCat, histItem, histCat, histLen, user;
+  BatchView view() const;
+};
+
+// Owned copies of one user's history and K candidates; view() points into them.
+struct CandidatesData {
+  int64_t length = 0;
+  std::vector<int32_t> histItem, histCat;  // the first `length` behaviours
+  int32_t user = -1;
+  std::vector<int32_t> items, cats;
+  CandidatesView view() const;
 };
 
 // order[0..n) = sample indices with the longest histories first, stable (a counting

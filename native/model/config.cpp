@@ -14,10 +14,14 @@ struct Named {
   E value;
 };
 
-const Named<ModelKind> kModels[] = {{"base", ModelKind::Base},         {"wide-deep", ModelKind::WideDeep},
-                                    {"pnn", ModelKind::Pnn},           {"din", ModelKind::Din},
-                                    {"gru-att", ModelKind::GruAtt},    {"dien-aigru", ModelKind::DienAigru},
-                                    {"dien-agru", ModelKind::DienAgru}, {"dien-augru", ModelKind::DienAugru},
+const Named<ModelKind> kModels[] = {{"base", ModelKind::Base},
+                                    {"wide-deep", ModelKind::WideDeep},
+                                    {"pnn", ModelKind::Pnn},
+                                    {"din", ModelKind::Din},
+                                    {"gru-att", ModelKind::GruAtt},
+                                    {"dien-aigru", ModelKind::DienAigru},
+                                    {"dien-agru", ModelKind::DienAgru},
+                                    {"dien-augru", ModelKind::DienAugru},
                                     {"dien", ModelKind::Dien}};
 const Named<GruCell> kCells[] = {{"reset-after", GruCell::ResetAfter}, {"reset-before", GruCell::ResetBefore}};
 const Named<AttentionKind> kAttention[] = {{"mlp", AttentionKind::Mlp}, {"bilinear", AttentionKind::Bilinear}};
@@ -44,9 +48,9 @@ std::string choices(const Named<E> (&table)[N]) {
   return s;
 }
 
-const char* const kKeys[] = {"model",     "itemVocab", "catVocab",        "userVocab", "dItem",     "dCat",
-                             "dUser",     "hidden",    "maxLen",          "gruCell",   "attention", "attentionHidden",
-                             "evolution", "mlpHidden", "activation",      "mlpBn",     "auxNet",    "auxHidden",
+const char* const kKeys[] = {"model",     "itemVocab", "catVocab",   "userVocab", "dItem",     "dCat",
+                             "dUser",     "hidden",    "maxLen",     "gruCell",   "attention", "attentionHidden",
+                             "evolution", "mlpHidden", "activation", "mlpBn",     "auxNet",    "auxHidden",
                              "auxAlpha",  "diceEps",   "bnEps"};
 
 std::string describe(const Json& v) {
@@ -65,8 +69,7 @@ class Reader {
   }
   int64_t integer(const char* key, int64_t min, int64_t max = 2147483647) const {
     const Json& v = get(key);
-    if (!v.isInteger())
-      throw ConfigError(cat("config.", key, ": expected an integer but got ", describe(v)));
+    if (!v.isInteger()) throw ConfigError(cat("config.", key, ": expected an integer but got ", describe(v)));
     const double d = v.asNumber();
     if (d < static_cast<double>(min) || d > static_cast<double>(max))
       throw ConfigError(cat("config.", key, ": expected an integer in [", min, ", ", max, "] but got ", describe(v)));
@@ -77,8 +80,8 @@ class Reader {
     if (!v.isNumber()) throw ConfigError(cat("config.", key, ": expected a number but got ", describe(v)));
     const double d = v.asNumber();
     if (exclusive ? !(d > min) : !(d >= min))
-      throw ConfigError(cat("config.", key, ": expected a number ", exclusive ? "> " : ">= ", min, " but got ",
-                            describe(v)));
+      throw ConfigError(
+          cat("config.", key, ": expected a number ", exclusive ? "> " : ">= ", min, " but got ", describe(v)));
     return d;
   }
   bool boolean(const char* key) const {
@@ -143,7 +146,13 @@ int Config::interestWidth() const {
   }
 }
 
-Config Config::fromJsonText(const std::string& text) { return fromJson(Json::parse(text, "config")); }
+Config Config::fromJsonText(const std::string& text) {
+  try {
+    return fromJson(Json::parse(text, "config"));
+  } catch (const JsonError& e) {
+    throw ConfigError(e.what());
+  }
+}
 
 Config Config::fromJson(const Json& j) {
   if (!j.isObject()) throw ConfigError(cat("config: expected a JSON object but got ", describe(j)));
@@ -193,18 +202,18 @@ void Config::validate() const {
     throw ConfigError(cat("config.evolution: model \"", modelName(model), "\" requires evolution \"",
                           evolutionName(fixed), "\" but got \"", evolutionName(evolution), "\""));
   if (!hasGru() && auxAlpha != 0)
-    throw ConfigError(cat("config.auxAlpha: model \"", modelName(model), "\" has no GRU, so auxAlpha must be 0 but got ",
-                          auxAlpha));
+    throw ConfigError(
+        cat("config.auxAlpha: model \"", modelName(model), "\" has no GRU, so auxAlpha must be 0 but got ", auxAlpha));
   if (model == ModelKind::Pnn) {
     if (dItem != dCat)
       throw ConfigError(cat("config.dCat: pnn needs dItem == dCat but got dItem ", dItem, ", dCat ", dCat));
     if (hasUser() && dUser != dItem)
-      throw ConfigError(cat("config.dUser: pnn with a user field needs dUser == dItem but got dUser ", dUser,
-                            ", dItem ", dItem));
+      throw ConfigError(
+          cat("config.dUser: pnn with a user field needs dUser == dItem but got dUser ", dUser, ", dItem ", dItem));
   }
   if (hasGru() && auxAlpha > 0 && auxNet == AuxNet::Dot && hidden != embedWidth())
-    throw ConfigError(cat("config.auxNet: \"dot\" needs hidden == dItem + dCat but got hidden ", hidden, ", E ",
-                          embedWidth()));
+    throw ConfigError(
+        cat("config.auxNet: \"dot\" needs hidden == dItem + dCat but got hidden ", hidden, ", E ", embedWidth()));
 }
 
 Json Config::toJson() const {

@@ -27,8 +27,8 @@ SplitScorerLayer splitScorerLayer(const float* w0, int a1, int kw) {
 FoldedBatchNorm foldBatchNorm(const Config& c, const Weights& w) {
   FoldedBatchNorm bn;
   if (!c.mlpBn) return bn;
-  const float *g = w.get("mlp.bn.weight"), *b = w.get("mlp.bn.bias");
-  const float *m = w.get("mlp.bn.running_mean"), *v = w.get("mlp.bn.running_var");
+  const float *g = w.get(TensorKind::BnWeight), *b = w.get(TensorKind::BnBias);
+  const float *m = w.get(TensorKind::BnRunningMean), *v = w.get(TensorKind::BnRunningVar);
   const int n = c.mlpInputWidth();
   for (int i = 0; i < n; ++i) {
     const float scale = static_cast<float>(g[i] / std::sqrt(static_cast<double>(v[i]) + c.bnEps));
@@ -39,7 +39,7 @@ FoldedBatchNorm foldBatchNorm(const Config& c, const Weights& w) {
 }
 
 std::vector<float> diceInvStd(const Config& c, const Weights& w, size_t layer) {
-  const float* var = w.get(cat("mlp.act.", layer, ".running_var"));
+  const float* var = w.get(TensorKind::DiceRunningVar, static_cast<int>(layer));
   std::vector<float> inv(c.mlpHidden[layer]);
   for (size_t k = 0; k < inv.size(); ++k)
     inv[k] = static_cast<float>(1.0 / std::sqrt(static_cast<double>(var[k]) + c.diceEps));

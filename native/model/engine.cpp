@@ -1,6 +1,6 @@
 #include "engine.h"
 
-#include <cstdlib>
+#include <cmath>
 #include <thread>
 
 #include "../common/errors.h"
@@ -18,21 +18,33 @@ int resolveThreads(int requested) {
   const unsigned hw = std::thread::hardware_concurrency();
   return hw == 0 ? 1 : static_cast<int>(hw);
 }
+
+// Logits in, checked, probabilities (or the logits) out. The sigmoid is in double: the
+// probability is the one value users read directly.
+void finish(float* out, int64_t n, bool logits, const char* what) {
+  for (int64_t i = 0; i < n; ++i) {
+    if (!std::isfinite(out[i]))
+      throw NonFiniteError(cat(what, " ", i, ": the logit is ", out[i],
+                               ", not a finite number: the model's weights overflow float32 arithmetic "
+                               "(docs/model.md §14)"));
+    if (!logits) out[i] = static_cast<float>(1.0 / (1.0 + std::exp(-static_cast<double>(out[i]))));
+  }
+}
 }  // namespace
 
 Engine::Engine(const Config& c, std::unique_ptr<Weights> w, const EngineOptions& opts)
     : config_(c), weights_(std::move(w)) {
   const int threads = resolveThreads(opts.threads);
-  std::string device = opts.device;
-  const char* env = std::getenv("DIEN_DEVICE");
-  if (env && *env) device = env;
+  const std::string& device = opts.device;
+  const bool fromEnv = opts.deviceFromEnvironment;
   if (device != "auto" && device != "cpu" && device != "cuda") {
-    const std::string msg = cat(env && *env ? "DIEN_DEVICE" : "device", ": expected \"auto\", \"cpu\" or \"cuda\" but got \"", device, "\"");
-    if (env && *env) throw ConfigError(msg);  // the environment, not the caller's argument
+    const std::string msg =
+        cat(fromEnv ? "DIEN_DEVICE" : "device", ": expected \"auto\", \"cpu\" or \"cuda\" but got \"", device, "\"");
+    if (fromEnv) throw ConfigError(msg);  // the environment, not the caller's argument
     throw InputError(msg);
   }
   if (device == "cpu") {
-    reason_ = env && *env ? "DIEN_DEVICE=cpu" : "device \"cpu\" requested";
+    reason_ = fromEnv ? "DIEN_DEVICE=cpu" : "device \"cpu\" requested";
   } else {
     // auto uses CUDA only when a device really works: a driver, a device, a test allocation.
     const CudaStatus cuda = probeCuda();
@@ -70,12 +82,14 @@ std::shared_ptr<Engine> Engine::create(const Config& c, uint64_t seed, const Eng
 
 void Engine::predict(const BatchView& b, float* out, bool logits) {
   validateBatch(config_, b);
-  backend_->predict(b, out, logits);
+  backend_->predict(b, out);
+  finish(out, b.batch, logits, "sample");
 }
 
 void Engine::scoreCandidates(const CandidatesView& v, float* out, bool logits) {
   validateCandidates(config_, v);
-  backend_->scoreCandidates(v, out, logits);
+  backend_->scoreCandidates(v, out);
+  finish(out, v.count, logits, "candidate");
 }
 
 std::vector<uint8_t> Engine::save() const { return writeSafetensors(config_, *weights_); }

@@ -14,9 +14,12 @@
 
 namespace dien {
 
+// Read from the caller and the environment by the TypeScript layer (once per model) and
+// passed down: the engine never reads the environment itself.
 struct EngineOptions {
-  int threads = 0;              // 0: one per hardware thread
-  std::string device = "auto";  // "auto" | "cpu" | "cuda"
+  int threads = 0;                     // 0: one per hardware thread
+  std::string device = "auto";         // "auto" | "cpu" | "cuda"
+  bool deviceFromEnvironment = false;  // device came from DIEN_DEVICE: messages name the variable
 };
 
 class Engine {
@@ -31,6 +34,8 @@ class Engine {
   const std::string& backendReason() const { return reason_; }
   int threads() const { return backend_->threads(); }
 
+  // out[i] = probability (or logit) of sample / candidate i. Validates the input first;
+  // throws NonFiniteError when a logit is not finite (docs/model.md §14).
   void predict(const BatchView& b, float* out, bool logits);
   void scoreCandidates(const CandidatesView& v, float* out, bool logits);
   std::vector<uint8_t> save() const;

@@ -7,7 +7,8 @@
 
 #include "../common/errors.h"
 
-static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "safetensors data is little-endian; this reader copies it as is");
+static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
+              "safetensors data is little-endian; this reader copies it as is");
 
 namespace dien {
 
@@ -19,8 +20,6 @@ struct Entry {
   std::string name;
   uint64_t begin = 0, end = 0;
 };
-
-std::string shapeText(const std::vector<int64_t>& shape) { return TensorSpec{"", shape}.shapeText(); }
 
 std::string configSummary(const Config& c) {
   return cat("model ", modelName(c.model), ", itemVocab ", c.itemVocab, ", catVocab ", c.catVocab, ", userVocab ",
@@ -44,37 +43,43 @@ LoadedWeights readSafetensors(const uint8_t* bytes, size_t size) {
     throw FormatError(cat("weights: header length ", headerLen, " runs past the end of the file (", size, " bytes)"));
   if (headerLen > kMaxHeader) throw FormatError(cat("weights: header length ", headerLen, " is implausibly large"));
   const std::string headerText(reinterpret_cast<const char*>(bytes + 8), headerLen);
-  const Json header = Json::parse(headerText, "weights header");
+  Json header;
+  try {
+    header = Json::parse(headerText, "weights header");
+  } catch (const JsonError& e) {
+    throw FormatError(cat("weights: ", e.what()));
+  }
   if (!header.isObject()) throw FormatError("weights: header is not a JSON object");
 
   const Json* meta = header.find("__metadata__");
   if (!meta || !meta->isObject()) throw FormatError("weights: header has no __metadata__ object");
   if (metadataString(*meta, "format").asString() != "dien")
-    throw FormatError(cat("weights: __metadata__.format is \"", metadataString(*meta, "format").asString(),
-                          "\", expected \"dien\""));
+    throw FormatError(
+        cat("weights: __metadata__.format is \"", metadataString(*meta, "format").asString(), "\", expected \"dien\""));
   if (metadataString(*meta, "version").asString() != "1")
     throw FormatError(cat("weights: __metadata__.version is \"", metadataString(*meta, "version").asString(),
                           "\", this engine reads version \"1\""));
   Config config;
   try {
     config = Config::fromJsonText(metadataString(*meta, "config").asString());
-  } catch (const std::exception& e) {  // a bad embedded config is a bad file
-    throw FormatError(cat("weights: __metadata__.", e.what()));
+  } catch (const ConfigError& e) {  // the config's own rules: DIEN_BAD_CONFIG, placed in the file
+    throw ConfigError(cat("weights: __metadata__.", e.what()));
   }
 
   const uint64_t dataSize = size - 8 - headerLen;
   const uint8_t* data = bytes + 8 + headerLen;
 
-  // Tensor records: structure first, then membership, shape, offsets.
+  // Tensor records: structure first, then membership, shape, offsets, all checked
+  // against the file's size before a byte of tensor memory is allocated.
+  const std::vector<TensorSpec> specs = tensorSpecs(config);
   std::map<std::string, const Json*> records;
   for (const auto& m : header.members()) {
     if (m.first == "__metadata__") continue;
     if (!m.second.isObject()) throw FormatError(cat("weights: tensor ", m.first, ": record is not an object"));
     records[m.first] = &m.second;
   }
-  auto weights = std::make_unique<Weights>(config);
   std::map<std::string, size_t> expected;
-  for (size_t i = 0; i < weights->specs().size(); ++i) expected[weights->specs()[i].name] = i;
+  for (size_t i = 0; i < specs.size(); ++i) expected[specs[i].name] = i;
   for (const auto& r : records)
     if (!expected.count(r.first))
       throw FormatError(cat("weights: unexpected tensor ", r.first, " (not part of a ", modelName(config.model),
@@ -83,7 +88,7 @@ LoadedWeights readSafetensors(const uint8_t* bytes, size_t size) {
     if (!records.count(e.first)) throw FormatError(cat("weights: missing tensor ", e.first));
 
   std::vector<Entry> entries;
-  for (const auto& spec : weights->specs()) {
+  for (const auto& spec : specs) {
     const Json& rec = *records[spec.name];
     const Json* dtype = rec.find("dtype");
     const Json* shape = rec.find("shape");
@@ -107,7 +112,8 @@ LoadedWeights readSafetensors(const uint8_t* bytes, size_t size) {
     Entry e{spec.name, static_cast<uint64_t>(offsets->items()[0].asNumber()),
             static_cast<uint64_t>(offsets->items()[1].asNumber())};
     if (e.end < e.begin)
-      throw FormatError(cat("weights: tensor ", spec.name, ": data_offsets [", e.begin, ", ", e.end, ") end before they begin"));
+      throw FormatError(
+          cat("weights: tensor ", spec.name, ": data_offsets [", e.begin, ", ", e.end, ") end before they begin"));
     const uint64_t want = 4ull * static_cast<uint64_t>(spec.numel());
     if (e.end - e.begin != want)
       throw FormatError(cat("weights: tensor ", spec.name, ": data_offsets [", e.begin, ", ", e.end, ") hold ",
@@ -125,28 +131,32 @@ LoadedWeights readSafetensors(const uint8_t* bytes, size_t size) {
       throw FormatError(cat("weights: tensor ", e.name, ": data_offsets [", e.begin, ", ", e.end,
                             ") overlap the previous tensor, which ends at ", cursor));
     if (e.begin > cursor)
-      throw FormatError(cat("weights: tensor ", e.name, ": data_offsets begin at ", e.begin,
-                            ", leaving a gap after byte ", cursor));
+      throw FormatError(
+          cat("weights: tensor ", e.name, ": data_offsets begin at ", e.begin, ", leaving a gap after byte ", cursor));
     cursor = e.end;
   }
   if (cursor != dataSize)
-    throw FormatError(cat("weights: data section is ", dataSize, " bytes but the tensors cover ", cursor,
-                          ": trailing bytes"));
+    throw FormatError(
+        cat("weights: data section is ", dataSize, " bytes but the tensors cover ", cursor, ": trailing bytes"));
 
-  for (size_t i = 0; i < weights->specs().size(); ++i) {
-    const TensorSpec& spec = weights->specs()[i];
+  // The header is consistent with the file: only now allocate what the file holds.
+  auto weights = std::make_unique<Weights>(config, Weights::Fill::Uninitialised);
+  for (size_t i = 0; i < specs.size(); ++i) {
+    const TensorSpec& spec = specs[i];
     const Entry& e = entries[i];
     float* dst = weights->at(i);
     std::memcpy(dst, data + e.begin, e.end - e.begin);  // little-endian hosts only (checked at build time)
     const int64_t n = spec.numel();
     for (int64_t k = 0; k < n; ++k)
       if (!std::isfinite(dst[k]))
-        throw FormatError(cat("weights: tensor ", spec.name, " holds a non-finite value (", dst[k], ") at element ", k));
+        throw FormatError(
+            cat("weights: tensor ", spec.name, " holds a non-finite value (", dst[k], ") at element ", k));
     // A negative variance would make Dice and batch norm divide by sqrt of a negative number.
-    if (spec.name.size() > 12 && spec.name.compare(spec.name.size() - 12, 12, ".running_var") == 0)
+    if (spec.nonNegative)
       for (int64_t k = 0; k < n; ++k)
         if (dst[k] < 0)
-          throw FormatError(cat("weights: tensor ", spec.name, " holds a negative variance (", dst[k], ") at element ", k));
+          throw FormatError(
+              cat("weights: tensor ", spec.name, " holds a negative variance (", dst[k], ") at element ", k));
   }
   return LoadedWeights{config, std::move(weights)};
 }

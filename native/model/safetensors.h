@@ -1,4 +1,4 @@
-// safetensors read and write (MODEL.md 12). Reading validates everything before a
+// safetensors read and write (docs/model.md §12). Reading validates everything before a
 // model exists: a file is either loaded whole or rejected with a FormatError (or
 // ConfigError for the embedded config) that names the tensor or key.
 #pragma once
@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "config.h"
+#include "tensors.h"
 #include "weights.h"
 
 namespace dien {

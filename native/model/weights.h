@@ -1,49 +1,49 @@
-// The named tensors of MODEL.md 12, derived from a config, held in one allocation.
+// The named tensors of docs/model.md §12 for one config, held in one allocation and
+// addressed by TensorKind (tensors.h).
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <memory>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "config.h"
+#include "tensors.h"
 
 namespace dien {
 
-struct TensorSpec {
-  std::string name;
-  std::vector<int64_t> shape;
-  int64_t numel() const;
-  std::string shapeText() const;  // "[3, 4]"
-};
-
-// Every tensor a file for this config must hold, in the canonical writing order.
-std::vector<TensorSpec> tensorSpecs(const Config& c);
-
 class Weights {
  public:
-  explicit Weights(const Config& c);  // zero-filled
+  enum class Fill { Zeros, Uninitialised };
+  // Uninitialised is for a reader that overwrites every value before anyone reads one.
+  explicit Weights(const Config& c, Fill fill = Fill::Zeros);
 
   const std::vector<TensorSpec>& specs() const { return specs_; }
-  bool has(const std::string& name) const { return index_.count(name) != 0; }
-  // Throws std::logic_error for an unknown name: a programming error, not bad input.
-  float* get(const std::string& name);
-  const float* get(const std::string& name) const;
-  const TensorSpec& spec(const std::string& name) const { return specs_[indexOf(name)]; }
-  float* at(size_t i) { return data_.data() + offsets_[i]; }
-  const float* at(size_t i) const { return data_.data() + offsets_[i]; }
-  int64_t totalElements() const { return static_cast<int64_t>(data_.size()); }
+  bool has(TensorKind k, int layer = 0) const;
+  // Throws std::logic_error for a tensor this config does not have: a programming error.
+  float* get(TensorKind k, int layer = 0) { return at(indexOf(k, layer)); }
+  const float* get(TensorKind k, int layer = 0) const { return at(indexOf(k, layer)); }
+  const TensorSpec& spec(TensorKind k, int layer = 0) const { return specs_[indexOf(k, layer)]; }
+  // By file name, for tools and tests that speak the file's language; nullptr if absent.
+  float* find(const std::string& name);
+  const float* find(const std::string& name) const { return const_cast<Weights*>(this)->find(name); }
+  float* at(size_t i) { return data_.get() + offsets_[i]; }
+  const float* at(size_t i) const { return data_.get() + offsets_[i]; }
+  int64_t totalElements() const { return total_; }
 
  private:
-  size_t indexOf(const std::string& name) const;
+  size_t indexOf(TensorKind k, int layer) const;
 
   std::vector<TensorSpec> specs_;
   std::vector<size_t> offsets_;
-  std::unordered_map<std::string, size_t> index_;
-  std::vector<float> data_;
+  // index_[kind][layer] = position in specs_
+  std::array<std::vector<int>, static_cast<size_t>(TensorKind::Count)> index_;
+  std::unique_ptr<float[]> data_;
+  int64_t total_ = 0;
 };
 
-// MODEL.md 9 initialisation, deterministic for a seed.
+// docs/model.md §9 initialisation, deterministic for a seed.
 void initWeights(const Config& c, Weights& w, uint64_t seed);
 
 }  // namespace dien

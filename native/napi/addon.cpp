@@ -1,69 +1,144 @@
-// Module entry: loadModel, createModel, cudaStatus and the NativeModel class.
-// The TS layer (lib/native.ts) declares this surface as one typed interface.
+// Module initialisation (called by module_entry.cpp once the CPU check has passed):
+// loadModel, createModel, cudaStatus, buildInfo, errorCodes, and the NativeModel and
+// NativeCall classes. lib/native.ts declares this surface as one typed interface.
+#include <errno.h>
+#include <fcntl.h>
 #include <napi.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmath>
+#include <string>
 #include <vector>
 
 #include "../common/errors.h"
+#include "../common/isa.h"
 #include "../cuda/device_probe.h"
 #include "../model/engine.h"
+#include "async_job.h"
 #include "model_wrap.h"
-#include "promise_worker.h"
 #include "typed_arrays.h"
 
 namespace dien {
 
 namespace {
 
+constexpr int kAbiVersion = 2;
+
 EngineOptions readOptions(const Napi::Value& v) {
   EngineOptions o;
   if (v.IsUndefined()) return o;
-  if (!v.IsObject()) throw Napi::TypeError::New(v.Env(), "options: expected an object but got " + describeJsValue(v));
+  if (!v.IsObject()) throw TypeMismatch("options: expected an object but got " + describeJsValue(v));
   Napi::Object obj = v.As<Napi::Object>();
   const Napi::Value threads = obj.Get("threads");
   if (!threads.IsUndefined()) {
     const double t = threads.IsNumber() ? threads.As<Napi::Number>().DoubleValue() : -1;
     if (!(t >= 0 && t <= 1024 && std::floor(t) == t))
-      throw Napi::RangeError::New(v.Env(), "options.threads: expected an integer in [0, 1024] but got " +
-                                               threads.ToString().Utf8Value());
+      throw InputError("options.threads: expected an integer in [0, 1024] but got " + threads.ToString().Utf8Value());
     o.threads = static_cast<int>(t);
   }
   const Napi::Value device = obj.Get("device");
   if (!device.IsUndefined()) {
-    if (!device.IsString())
-      throw Napi::TypeError::New(v.Env(), "options.device: expected a string but got " + describeJsValue(device));
+    if (!device.IsString()) throw TypeMismatch("options.device: expected a string but got " + describeJsValue(device));
     o.device = device.As<Napi::String>().Utf8Value();
   }
+  const Napi::Value fromEnv = obj.Get("deviceFromEnvironment");
+  o.deviceFromEnvironment = fromEnv.IsBoolean() && fromEnv.As<Napi::Boolean>().Value();
   return o;
 }
 
-class LoadWorker : public PromiseWorker {
+const char* errnoName(int e) {
+  switch (e) {
+    case ENOENT: return "ENOENT";
+    case EACCES: return "EACCES";
+    case EISDIR: return "EISDIR";
+    case ENOTDIR: return "ENOTDIR";
+    case EMFILE: return "EMFILE";
+    case EIO: return "EIO";
+    case ELOOP: return "ELOOP";
+    case ENAMETOOLONG: return "ENAMETOOLONG";
+    default: return "error";
+  }
+}
+
+// The whole file, read on a pool thread; failures are DIEN_IO naming the path.
+std::vector<uint8_t> readFile(const std::string& path) {
+  auto fail = [&](const char* what) {
+    const int e = errno;
+    throw CodedError(ErrorCode::Io,
+                     cat(path, ": cannot ", what, " the weight file (", errnoName(e), ": ", strerror(e), ")"));
+  };
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) fail("open");
+  struct stat st {};
+  if (fstat(fd, &st) != 0) {
+    close(fd);
+    fail("inspect");
+  }
+  if (S_ISDIR(st.st_mode)) {
+    close(fd);
+    errno = EISDIR;
+    fail("read");
+  }
+  std::vector<uint8_t> bytes;
+  try {
+    bytes.resize(static_cast<size_t>(st.st_size));
+  } catch (...) {
+    close(fd);
+    throw;
+  }
+  size_t got = 0;
+  while (got < bytes.size()) {
+    const ssize_t n = read(fd, bytes.data() + got, bytes.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      if (n == 0) errno = EIO;  // the file shrank while it was read
+      close(fd);
+      fail("read");
+    }
+    got += static_cast<size_t>(n);
+  }
+  close(fd);
+  return bytes;
+}
+
+class LoadJob : public AsyncJob {
  public:
-  LoadWorker(Napi::Env env, Napi::Uint8Array bytes, EngineOptions opts)
-      : PromiseWorker(env), bytes_(Napi::Persistent(bytes)), data_(bytes.Data()), size_(bytes.ByteLength()),
-        opts_(std::move(opts)) {}
+  LoadJob(std::string path, std::vector<uint8_t> bytes, EngineOptions opts)
+      : path_(std::move(path)), bytes_(std::move(bytes)), opts_(std::move(opts)) {}
 
  protected:
-  void Run() override { engine_ = Engine::fromSafetensors(data_, size_, opts_); }
-  Napi::Value Result(Napi::Env env) override { return ModelWrap::Wrap(env, engine_); }
+  void run() override {
+    if (path_.empty()) {
+      engine_ = Engine::fromSafetensors(bytes_.data(), bytes_.size(), opts_);
+      return;
+    }
+    const std::vector<uint8_t> bytes = readFile(path_);
+    try {
+      engine_ = Engine::fromSafetensors(bytes.data(), bytes.size(), opts_);
+    } catch (const CodedError& e) {  // a bad file names itself
+      if (e.code != ErrorCode::BadWeights && e.code != ErrorCode::BadConfig) throw;
+      throw CodedError(e.code, cat(path_, ": ", e.what()));
+    }
+  }
+  Napi::Value result(Napi::Env env) override { return ModelWrap::Wrap(env, engine_); }
 
  private:
-  Napi::Reference<Napi::Uint8Array> bytes_;
-  const uint8_t* data_;
-  size_t size_;
+  std::string path_;  // empty: bytes_ holds the file
+  std::vector<uint8_t> bytes_;
   EngineOptions opts_;
   std::shared_ptr<Engine> engine_;
 };
 
-class CreateWorker : public PromiseWorker {
+class CreateJob : public AsyncJob {
  public:
-  CreateWorker(Napi::Env env, std::string config, uint64_t seed, EngineOptions opts)
-      : PromiseWorker(env), config_(std::move(config)), seed_(seed), opts_(std::move(opts)) {}
+  CreateJob(std::string config, uint64_t seed, EngineOptions opts)
+      : config_(std::move(config)), seed_(seed), opts_(std::move(opts)) {}
 
  protected:
-  void Run() override { engine_ = Engine::create(Config::fromJsonText(config_), seed_, opts_); }
-  Napi::Value Result(Napi::Env env) override { return ModelWrap::Wrap(env, engine_); }
+  void run() override { engine_ = Engine::create(Config::fromJsonText(config_), seed_, opts_); }
+  Napi::Value result(Napi::Env env) override { return ModelWrap::Wrap(env, engine_); }
 
  private:
   std::string config_;
@@ -72,31 +147,39 @@ class CreateWorker : public PromiseWorker {
   std::shared_ptr<Engine> engine_;
 };
 
-// loadModel(bytes: Uint8Array, options?) -> Promise<NativeModel>
+// loadModel(source: string (a path) | Uint8Array (the file's bytes, copied now), options?) -> Promise<NativeModel>
 Napi::Value LoadModel(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsTypedArray() ||
-      info[0].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array)
-    throw Napi::TypeError::New(env, "bytes: expected a Uint8Array or Buffer but got " +
-                                        (info.Length() ? describeJsValue(info[0]) : std::string("nothing")));
-  auto* w = new LoadWorker(env, info[0].As<Napi::Uint8Array>(), readOptions(info.Length() > 1 ? info[1] : env.Undefined()));
-  w->Queue();
-  return w->promise();
+  return guarded(env, [&]() -> Napi::Value {
+    const Napi::Value source = info.Length() > 0 ? info[0] : env.Undefined();
+    EngineOptions opts = readOptions(info.Length() > 1 ? info[1] : env.Undefined());
+    std::string path;
+    std::vector<uint8_t> bytes;
+    if (source.IsString()) {
+      path = source.As<Napi::String>().Utf8Value();
+      if (path.empty() || path.find('\0') != std::string::npos)
+        throw InputError("source: expected a file path but got an empty string or one with a NUL character");
+    } else {
+      bytes = copyUint8Array(source, "source");
+    }
+    return AsyncJob::queue(env, std::make_unique<LoadJob>(std::move(path), std::move(bytes), std::move(opts)),
+                           "dien.load");
+  });
 }
 
 // createModel(configJson: string, seed: number, options?) -> Promise<NativeModel>
 Napi::Value CreateModel(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 2 || !info[0].IsString())
-    throw Napi::TypeError::New(env, "config: expected a JSON string");
-  if (!info[1].IsNumber()) throw Napi::TypeError::New(env, "seed: expected a number but got " + describeJsValue(info[1]));
-  const double seed = info[1].As<Napi::Number>().DoubleValue();
-  if (!(seed >= 0 && seed <= 9007199254740991.0 && std::floor(seed) == seed))
-    throw Napi::RangeError::New(env, cat("seed: expected an integer in [0, 2^53) but got ", seed));
-  auto* w = new CreateWorker(env, info[0].As<Napi::String>().Utf8Value(), static_cast<uint64_t>(seed),
-                             readOptions(info.Length() > 2 ? info[2] : env.Undefined()));
-  w->Queue();
-  return w->promise();
+  return guarded(env, [&]() -> Napi::Value {
+    if (info.Length() < 2 || !info[0].IsString()) throw TypeMismatch("config: expected a JSON string");
+    if (!info[1].IsNumber()) throw TypeMismatch("seed: expected a number but got " + describeJsValue(info[1]));
+    const double seed = info[1].As<Napi::Number>().DoubleValue();
+    if (!(seed >= 0 && seed <= 9007199254740991.0 && std::floor(seed) == seed))
+      throw InputError(cat("seed: expected an integer in [0, 2^53) but got ", seed));
+    auto job = std::make_unique<CreateJob>(info[0].As<Napi::String>().Utf8Value(), static_cast<uint64_t>(seed),
+                                           readOptions(info.Length() > 2 ? info[2] : env.Undefined()));
+    return AsyncJob::queue(env, std::move(job), "dien.create");
+  });
 }
 
 Napi::Value CudaStatusJs(const Napi::CallbackInfo& info) {
@@ -110,12 +193,75 @@ Napi::Value CudaStatusJs(const Napi::CallbackInfo& info) {
   return o;
 }
 
+std::string trimmed(const char* s) {
+  std::string t(s);
+  const size_t a = t.find_first_not_of(' ');
+  return a == std::string::npos ? std::string() : t.substr(a);
+}
+
+// buildInfo() -> { march, builtIsa, runningIsa, missingIsa, isaChecked, cuda }
+Napi::Value BuildInfo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  char running[1024], missing[512];
+  dien_isa_running(running, sizeof running);
+  dien_isa_missing(missing, sizeof missing);
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("march", dien_isa_march());
+  o.Set("builtIsa", trimmed(dien_isa_built()));
+  o.Set("runningIsa", std::string(running));
+  o.Set("missingIsa", std::string(missing));
+  o.Set("isaNamesKnown", dien_isa_all_known() == 1);
+#if defined(DIEN_HAVE_CUDA)
+  o.Set("cuda", true);
+#else
+  o.Set("cuda", false);
+#endif
+  return o;
+}
+
+// errorCodes() -> [{ code, meaning }]: the table of common/error_codes.h.
+Napi::Value ErrorCodes(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Array out = Napi::Array::New(env);
+  uint32_t i = 0;
+#define DIEN_ROW(e, code, meaning)             \
+  {                                            \
+    Napi::Object row = Napi::Object::New(env); \
+    row.Set("code", code);                     \
+    row.Set("meaning", meaning);               \
+    out.Set(i++, row);                         \
+  }
+  DIEN_ERROR_CODES(DIEN_ROW)
+#undef DIEN_ROW
+  return out;
+}
+
+// raiseCoded(code, message): throws the C++ exception of that code through the same path
+// every native failure takes (test hook for the error table).
+Napi::Value RaiseCoded(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    const std::string code = info.Length() > 0 && info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "";
+    const std::string message = info.Length() > 1 && info[1].IsString() ? info[1].As<Napi::String>().Utf8Value() : "";
+#define DIEN_THROW(e, name, meaning) \
+  if (code == name) throw CodedError(ErrorCode::e, message);
+    DIEN_ERROR_CODES(DIEN_THROW)
+#undef DIEN_THROW
+    throw InputError(cat("code: no error code named \"", code, "\""));
+  });
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  initAddonData(env);
   exports.Set("NativeModel", ModelWrap::Define(env));
+  exports.Set("NativeCall", CallWrap::Define(env));
   exports.Set("loadModel", Napi::Function::New(env, LoadModel, "loadModel"));
   exports.Set("createModel", Napi::Function::New(env, CreateModel, "createModel"));
   exports.Set("cudaStatus", Napi::Function::New(env, CudaStatusJs, "cudaStatus"));
-  exports.Set("abiVersion", Napi::Number::New(env, 1));
+  exports.Set("buildInfo", Napi::Function::New(env, BuildInfo, "buildInfo"));
+  exports.Set("errorCodes", Napi::Function::New(env, ErrorCodes, "errorCodes"));
+  exports.Set("raiseCoded", Napi::Function::New(env, RaiseCoded, "raiseCoded"));
+  exports.Set("abiVersion", Napi::Number::New(env, kAbiVersion));
   return exports;
 }
 
@@ -123,6 +269,4 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
 
 }  // namespace dien
 
-static Napi::Object InitDien(Napi::Env env, Napi::Object exports) { return dien::Init(env, exports); }
-
-NODE_API_MODULE(dien, InitDien)
+napi_value dienInitAddon(napi_env env, napi_value exports) { return Napi::RegisterModule(env, exports, dien::Init); }

@@ -10,37 +10,28 @@ CaughtError classifyCurrentException() {
   try {
     throw;
   } catch (const InputError& e) {
-    return {ErrorKind::Range, e.what()};
+    return {CaughtError::Kind::Range, ErrorCode::Internal, e.what()};
   } catch (const TypeMismatch& e) {
-    return {ErrorKind::Type, e.what()};
-  } catch (const FormatError& e) {
-    return {ErrorKind::Weights, e.what()};
-  } catch (const ConfigError& e) {
-    return {ErrorKind::Config, e.what()};
-  } catch (const CudaError& e) {
-    return {e.oom ? ErrorKind::Memory : ErrorKind::Cuda, e.what()};
+    return {CaughtError::Kind::Type, ErrorCode::Internal, e.what()};
+  } catch (const CodedError& e) {
+    return {CaughtError::Kind::Coded, e.code, e.what()};
   } catch (const std::bad_alloc&) {
-    return {ErrorKind::Memory, "out of memory"};
+    return {CaughtError::Kind::Coded, ErrorCode::OutOfMemory, "out of memory"};
   } catch (const std::exception& e) {
-    return {ErrorKind::Internal, e.what()};
+    return {CaughtError::Kind::Coded, ErrorCode::Internal, e.what()};
   } catch (...) {
-    return {ErrorKind::Internal, "unknown native exception"};
+    return {CaughtError::Kind::Coded, ErrorCode::Internal, "unknown native exception"};
   }
 }
 
 Napi::Error makeJsError(Napi::Env env, const CaughtError& e) {
   switch (e.kind) {
-    case ErrorKind::Range: return Napi::RangeError::New(env, e.message);
-    case ErrorKind::Type: return Napi::TypeError::New(env, e.message);
-    default: break;
+    case CaughtError::Kind::Range: return Napi::RangeError::New(env, e.message);
+    case CaughtError::Kind::Type: return Napi::TypeError::New(env, e.message);
+    case CaughtError::Kind::Coded: break;
   }
   Napi::Error err = Napi::Error::New(env, e.message);
-  const char* code = e.kind == ErrorKind::Weights  ? "DIEN_BAD_WEIGHTS"
-                     : e.kind == ErrorKind::Config ? "DIEN_BAD_CONFIG"
-                     : e.kind == ErrorKind::Memory ? "DIEN_OOM"
-                     : e.kind == ErrorKind::Cuda   ? "DIEN_CUDA"
-                                                   : "DIEN_INTERNAL";
-  err.Set("code", Napi::String::New(env, code));
+  err.Set("code", Napi::String::New(env, errorCodeName(e.code)));
   return err;
 }
 

@@ -1,7 +1,11 @@
-// The JS handle of one engine. Every compute call is a PromiseWorker; the input
-// typed arrays are read in place (zero-copy) and kept alive by references until the
-// worker has finished. dispose() drops the handle's share of the engine; a worker
-// still running keeps its own share, so disposal never frees memory in use.
+// The JS handle of one engine (NativeModel) and of one prepared call (NativeCall).
+//
+// stagePredict / stageCandidates copy their inputs into engine-owned memory at once, on
+// the JS thread, and return a NativeCall; its run() queues the work and resolves a new
+// Float32Array. The TypeScript layer stages at call time and runs from its per-model
+// queue, so JS can change or detach its arrays the moment a call returns. A call holds
+// its own share of the engine: dispose() drops the handle's share, and calls already
+// staged still finish.
 #pragma once
 
 #include <napi.h>
@@ -9,6 +13,7 @@
 #include <memory>
 
 #include "../model/engine.h"
+#include "async_job.h"
 
 namespace dien {
 
@@ -19,15 +24,27 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
   explicit ModelWrap(const Napi::CallbackInfo& info);
 
  private:
-  std::shared_ptr<Engine> engine(Napi::Env env) const;
-  Napi::Value Predict(const Napi::CallbackInfo& info);
-  Napi::Value ScoreCandidates(const Napi::CallbackInfo& info);
+  std::shared_ptr<Engine> engine() const;
+  Napi::Value StagePredict(const Napi::CallbackInfo& info);
+  Napi::Value StageCandidates(const Napi::CallbackInfo& info);
   Napi::Value Save(const Napi::CallbackInfo& info);
   Napi::Value Info(const Napi::CallbackInfo& info);
   Napi::Value Dispose(const Napi::CallbackInfo& info);
   Napi::Value Disposed(const Napi::CallbackInfo& info);
 
   std::shared_ptr<Engine> engine_;
+};
+
+class CallWrap : public Napi::ObjectWrap<CallWrap> {
+ public:
+  static Napi::Function Define(Napi::Env env);
+  static Napi::Object Wrap(Napi::Env env, std::unique_ptr<AsyncJob> job, const char* name);
+  explicit CallWrap(const Napi::CallbackInfo& info);
+
+ private:
+  Napi::Value Run(const Napi::CallbackInfo& info);
+  std::unique_ptr<AsyncJob> job_;
+  const char* name_ = "dien";
 };
 
 }  // namespace dien

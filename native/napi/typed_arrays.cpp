@@ -1,5 +1,9 @@
 #include "typed_arrays.h"
 
+#include <cstring>
+
+#include "../common/errors.h"
+
 namespace dien {
 
 namespace {
@@ -19,6 +23,46 @@ const char* typedArrayName(napi_typedarray_type t) {
     default: return "typed array";
   }
 }
+
+struct ArrayMemory {
+  const void* data = nullptr;
+  size_t length = 0;  // elements
+};
+
+// Checks the kind of v and its buffer, then returns where its elements are. The
+// `resizable` look-up may run JS (a getter), so it happens first: nothing runs between
+// napi_get_typedarray_info and the caller's copy.
+ArrayMemory arrayMemory(const Napi::Value& v, napi_typedarray_type want, const char* wantName,
+                        const std::string& field) {
+  napi_env env = v.Env();
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != want)
+    throw TypeMismatch(cat(field, ": expected ", wantName, " but got ", describeJsValue(v)));
+  napi_value buffer = nullptr;
+  bool plain = false;
+  if (napi_get_typedarray_info(env, v, nullptr, nullptr, nullptr, &buffer, nullptr) != napi_ok ||
+      napi_is_arraybuffer(env, buffer, &plain) != napi_ok || !plain)
+    throw TypeMismatch(cat(field,
+                           ": arrays over a SharedArrayBuffer are not accepted (another thread could change "
+                           "them while they are read); copy into a plain ",
+                           wantName));
+  const Napi::Value resizable = Napi::Object(env, buffer).Get("resizable");
+  if (resizable.IsBoolean() && resizable.As<Napi::Boolean>().Value())
+    throw TypeMismatch(
+        cat(field, ": arrays over a resizable ArrayBuffer are not accepted; copy into a plain ", wantName));
+  ArrayMemory m;
+  void* data = nullptr;
+  if (napi_get_typedarray_info(env, v, nullptr, &m.length, &data, nullptr, nullptr) != napi_ok)
+    throw TypeMismatch(cat(field, ": could not read the array"));
+  m.data = data;
+  return m;
+}
+
+template <typename T>
+std::vector<T> copyOf(const ArrayMemory& m, size_t count) {
+  std::vector<T> out(count);
+  if (count > 0) std::memcpy(out.data(), m.data, count * sizeof(T));
+  return out;
+}
 }  // namespace
 
 std::string describeJsValue(const Napi::Value& v) {
@@ -32,32 +76,20 @@ std::string describeJsValue(const Napi::Value& v) {
   return "object";
 }
 
-namespace {
-// Ids are validated once and read later on worker threads: memory another JS thread
-// can write meanwhile (a SharedArrayBuffer) could turn a checked id into an
-// out-of-bounds read, so such arrays are refused.
-void refuseShared(const Napi::TypedArray& a, const std::string& field) {
-  napi_value buffer = nullptr;
-  bool plain = false;
-  if (napi_get_typedarray_info(a.Env(), a, nullptr, nullptr, nullptr, &buffer, nullptr) != napi_ok ||
-      napi_is_arraybuffer(a.Env(), buffer, &plain) != napi_ok || !plain)
-    throw Napi::TypeError::New(a.Env(), field + ": arrays over a SharedArrayBuffer are not accepted (another thread "
-                                                "could change them after validation); copy into a plain Int32Array");
-}
-}  // namespace
-
-Int32View int32Array(const Napi::Value& v, const std::string& field) {
-  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
-    throw Napi::TypeError::New(v.Env(), field + ": expected an Int32Array but got " + describeJsValue(v));
-  Napi::Int32Array a = v.As<Napi::Int32Array>();
-  refuseShared(a, field);
-  return {a.Data(), a.ElementLength()};
+std::vector<int32_t> copyInt32Array(const Napi::Value& v, const std::string& field) {
+  const ArrayMemory m = arrayMemory(v, napi_int32_array, "an Int32Array", field);
+  return copyOf<int32_t>(m, m.length);
 }
 
-Napi::Float32Array float32Array(const Napi::Value& v, const std::string& field) {
-  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
-    throw Napi::TypeError::New(v.Env(), field + ": expected a Float32Array but got " + describeJsValue(v));
-  return v.As<Napi::Float32Array>();
+std::vector<int32_t> copyInt32Prefix(const Napi::Value& v, const std::string& field, size_t count) {
+  const ArrayMemory m = arrayMemory(v, napi_int32_array, "an Int32Array", field);
+  if (m.length < count) throw InputError(cat(field, ": expected at least ", count, " elements but got ", m.length));
+  return copyOf<int32_t>(m, count);
+}
+
+std::vector<uint8_t> copyUint8Array(const Napi::Value& v, const std::string& field) {
+  const ArrayMemory m = arrayMemory(v, napi_uint8_array, "a Uint8Array or Buffer", field);
+  return copyOf<uint8_t>(m, m.length);
 }
 
 }  // namespace dien

@@ -1,21 +1,24 @@
-// Checked access to typed-array arguments: the wrong kind of array is a TypeError
-// that names the field and what arrived instead.
+// Reading typed-array arguments on the JS thread: the wrong kind of array is a
+// TypeError naming the field and what arrived instead; arrays over shared or resizable
+// memory are refused; and what is accepted is copied at once, with no JS running
+// between the look-up of the array's memory and the copy.
 #pragma once
 
 #include <napi.h>
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace dien {
 
-struct Int32View {
-  const int32_t* data = nullptr;
-  size_t length = 0;
-};
-
 std::string describeJsValue(const Napi::Value& v);
-Int32View int32Array(const Napi::Value& v, const std::string& field);
-Napi::Float32Array float32Array(const Napi::Value& v, const std::string& field);
+
+// A copy of the Int32Array v (TypeError if v is anything else).
+std::vector<int32_t> copyInt32Array(const Napi::Value& v, const std::string& field);
+// The first `count` elements of v (RangeError if it holds fewer).
+std::vector<int32_t> copyInt32Prefix(const Napi::Value& v, const std::string& field, size_t count);
+// A copy of the Uint8Array (or Buffer) v.
+std::vector<uint8_t> copyUint8Array(const Napi::Value& v, const std::string& field);
 
 }  // namespace dien

@@ -76,8 +76,7 @@ DIEN_HD float evolveState(Evolution kind, float a, float z, float n, float h) {
       const float zz = (1.0f - a) * z;
       return zz * h + (1.0f - zz) * n;
     }
-    case Evolution::Agru:
-      return (1.0f - a) * h + a * n;
+    case Evolution::Agru: return (1.0f - a) * h + a * n;
     default:  // aigru and gru-att run a plain GRU step (aigru scales its input instead)
       return (1.0f - z) * n + z * h;
   }

@@ -62,7 +62,8 @@ TEST(cuda_every_variant_matches_cpu) {
     for (int B : {1, 7, 1024})
       for (bool logits : {false, true}) {
         const double err = compare(c, B, 7, logits, B <= 7);
-        if (std::getenv("DIEN_TEST_VERBOSE")) std::printf("  cuda %-40s B=%-5d %s %.3g\n", name.c_str(), B, logits ? "logits" : "probs ", err);
+        if (std::getenv("DIEN_TEST_VERBOSE"))
+          std::printf("  cuda %-40s B=%-5d %s %.3g\n", name.c_str(), B, logits ? "logits" : "probs ", err);
         CHECK_MSG(err <= 1e-5, cat(name, " B=", B, logits ? " logits" : " probabilities", ": relative error ", err));
       }
 }

@@ -1,6 +1,8 @@
 #include "reference.h"
 
 #include <cmath>
+#include <stdexcept>
+#include <string>
 
 namespace dien {
 
@@ -26,6 +28,14 @@ Vec concat(std::initializer_list<const Vec*> parts) {
   Vec out;
   for (const Vec* p : parts) out.insert(out.end(), p->begin(), p->end());
   return out;
+}
+
+// The float64 reference names tensors as a weight file does, independently of the
+// engine's tensor table (model/tensors.cpp), so that the two check each other.
+const float* tensor(const Weights& w, const std::string& name) {
+  const float* p = w.find(name);
+  if (!p) throw std::logic_error("reference: no tensor " + name);
+  return p;
 }
 
 Vec row(const float* table, int64_t id, int width) {
@@ -91,7 +101,8 @@ Vec mlpScores(const Weights& w, const std::string& prefix, const std::vector<int
     Vec x = concat({&q, &k, &diff, &prod});
     for (size_t l = 0; l <= hidden.size(); ++l) {
       const int out = l < hidden.size() ? hidden[l] : 1;
-      x = linear(w.get(prefix + std::to_string(l) + ".weight"), w.get(prefix + std::to_string(l) + ".bias"), x, out);
+      x = linear(tensor(w, prefix + std::to_string(l) + ".weight"), tensor(w, prefix + std::to_string(l) + ".bias"), x,
+                 out);
       if (l < hidden.size())
         for (double& v : x) v = sig(v);
     }
@@ -118,40 +129,48 @@ std::vector<double> referenceForward(const Config& c, const Weights& w, const Ba
   std::vector<double> result;
   for (int64_t i = 0; i < b.batch; ++i) {
     const int L = b.histLen[i];
-    const Vec ti = row(w.get("embedding.item.weight"), b.targetItem[i], c.dItem);
-    const Vec tc = row(w.get("embedding.cat.weight"), b.targetCat[i], c.dCat);
+    const Vec ti = row(tensor(w, "embedding.item.weight"), b.targetItem[i], c.dItem);
+    const Vec tc = row(tensor(w, "embedding.cat.weight"), b.targetCat[i], c.dCat);
     const Vec ea = concat({&ti, &tc});
     std::vector<Vec> e;
     Vec s(E, 0.0);
     for (int t = 0; t < L; ++t) {
-      const Vec hi = row(w.get("embedding.item.weight"), b.histItem[i * b.steps + t], c.dItem);
-      const Vec hc = row(w.get("embedding.cat.weight"), b.histCat[i * b.steps + t], c.dCat);
+      const Vec hi = row(tensor(w, "embedding.item.weight"), b.histItem[i * b.steps + t], c.dItem);
+      const Vec hc = row(tensor(w, "embedding.cat.weight"), b.histCat[i * b.steps + t], c.dCat);
       e.push_back(concat({&hi, &hc}));
       for (int k = 0; k < E; ++k) s[k] += e.back()[k];
     }
     Vec user;
-    if (c.hasUser()) user = row(w.get("embedding.user.weight"), b.user[i], c.dUser);
+    if (c.hasUser()) user = row(tensor(w, "embedding.user.weight"), b.user[i], c.dUser);
     Vec interest;
     if (c.hasGru()) {
-      const Gru ext{w.get("extractor.weight_ih_l0"), w.get("extractor.weight_hh_l0"), w.get("extractor.bias_ih_l0"),
-                    w.get("extractor.bias_hh_l0"), H, c.gruCell};
-      const Gru evo{w.get("evolution.weight_ih"), w.get("evolution.weight_hh"), w.get("evolution.bias_ih"),
-                    w.get("evolution.bias_hh"), H, c.gruCell};
+      const Gru ext{tensor(w, "extractor.weight_ih_l0"),
+                    tensor(w, "extractor.weight_hh_l0"),
+                    tensor(w, "extractor.bias_ih_l0"),
+                    tensor(w, "extractor.bias_hh_l0"),
+                    H,
+                    c.gruCell};
+      const Gru evo{tensor(w, "evolution.weight_ih"),
+                    tensor(w, "evolution.weight_hh"),
+                    tensor(w, "evolution.bias_ih"),
+                    tensor(w, "evolution.bias_hh"),
+                    H,
+                    c.gruCell};
       std::vector<Vec> hs;
       Vec h(H, 0.0);
       for (int t = 0; t < L; ++t) hs.push_back(h = ext.step(e[t], h, Evolution::GruAtt, 0));
       auto attend = [&](const std::vector<Vec>& keys) {
         Vec scores;
         if (c.attention == AttentionKind::Bilinear) {
-          const Vec v = linear(w.get("attention.W"), nullptr, ea, H);
+          const Vec v = linear(tensor(w, "attention.W"), nullptr, ea, H);
           for (const Vec& k : keys) {
             double d = 0;
             for (int j = 0; j < H; ++j) d += k[j] * v[j];
             scores.push_back(d);
           }
         } else {
-          Vec q = linear(w.get("attention.query.weight"), w.get("attention.query.bias"), ea, H);
-          const float* slope = w.get("attention.query_prelu.weight");
+          Vec q = linear(tensor(w, "attention.query.weight"), tensor(w, "attention.query.bias"), ea, H);
+          const float* slope = tensor(w, "attention.query_prelu.weight");
           for (int j = 0; j < H; ++j) q[j] = q[j] >= 0 ? q[j] : slope[j] * q[j];
           scores = mlpScores(w, "attention.mlp.", c.attentionHidden, q, keys);
         }
@@ -202,32 +221,33 @@ std::vector<double> referenceForward(const Config& c, const Weights& w, const Ba
     for (int k = 0; k < E; ++k) prodEs[k] = ea[k] * s[k];
     Vec x = concat({&user, &ea, &s, &prodEs, &interest});
     if (c.mlpBn) {
-      const float *g = w.get("mlp.bn.weight"), *bb = w.get("mlp.bn.bias"), *m = w.get("mlp.bn.running_mean"),
-                  *v = w.get("mlp.bn.running_var");
+      const float *g = tensor(w, "mlp.bn.weight"), *bb = tensor(w, "mlp.bn.bias"),
+                  *m = tensor(w, "mlp.bn.running_mean"), *v = tensor(w, "mlp.bn.running_var");
       for (size_t k = 0; k < x.size(); ++k) x[k] = g[k] * (x[k] - m[k]) / std::sqrt(v[k] + c.bnEps) + bb[k];
     }
     for (size_t l = 0; l < c.mlpHidden.size(); ++l) {
       const std::string p = "mlp.layers." + std::to_string(l);
-      x = linear(w.get(p + ".weight"), w.get(p + ".bias"), x, c.mlpHidden[l]);
+      x = linear(tensor(w, p + ".weight"), tensor(w, p + ".bias"), x, c.mlpHidden[l]);
       const std::string a = "mlp.act." + std::to_string(l);
       for (size_t k = 0; k < x.size(); ++k) {
         if (c.activation == Activation::Dice) {
-          const double pp = sig((x[k] - w.get(a + ".running_mean")[k]) / std::sqrt(w.get(a + ".running_var")[k] + c.diceEps));
-          x[k] = pp * x[k] + (1 - pp) * w.get(a + ".alpha")[k] * x[k];
+          const double pp =
+              sig((x[k] - tensor(w, a + ".running_mean")[k]) / std::sqrt(tensor(w, a + ".running_var")[k] + c.diceEps));
+          x[k] = pp * x[k] + (1 - pp) * tensor(w, a + ".alpha")[k] * x[k];
         } else if (c.activation == Activation::Prelu) {
-          x[k] = x[k] >= 0 ? x[k] : w.get(a + ".weight")[k] * x[k];
+          x[k] = x[k] >= 0 ? x[k] : tensor(w, a + ".weight")[k] * x[k];
         } else {
           x[k] = std::max(x[k], 0.0);
         }
       }
     }
-    double logit = linear(w.get("mlp.out.weight"), w.get("mlp.out.bias"), x, 1)[0];
+    double logit = linear(tensor(w, "mlp.out.weight"), tensor(w, "mlp.out.bias"), x, 1)[0];
     if (c.model == ModelKind::WideDeep) {
       int hits = 0;
       for (int t = 0; t < L; ++t) hits += b.histCat[i * b.steps + t] == b.targetCat[i];
-      logit += w.get("wide.item.weight")[b.targetItem[i]] + w.get("wide.cat.weight")[b.targetCat[i]] +
-               static_cast<double>(w.get("wide.cross.weight")[b.targetCat[i]]) * hits;
-      if (c.hasUser()) logit += w.get("wide.user.weight")[b.user[i]];
+      logit += tensor(w, "wide.item.weight")[b.targetItem[i]] + tensor(w, "wide.cat.weight")[b.targetCat[i]] +
+               static_cast<double>(tensor(w, "wide.cross.weight")[b.targetCat[i]]) * hits;
+      if (c.hasUser()) logit += tensor(w, "wide.user.weight")[b.user[i]];
     }
     result.push_back(logits ? logit : sig(logit));
   }

@@ -24,21 +24,21 @@ inline std::vector<TestCase>& registry() {
 struct Register {
   Register(const char* n, std::function<void()> f) { registry().push_back({n, std::move(f)}); }
 };
-#define TEST(name)                                 \
-  void name();                                     \
-  const ::dien::test::Register reg_##name(#name, name);        \
+#define TEST(name)                                      \
+  void name();                                          \
+  const ::dien::test::Register reg_##name(#name, name); \
   void name()
 
 struct Failure : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
-#define CHECK(cond)                                                                                         \
-  do {                                                                                                      \
-    if (!(cond)) throw ::dien::test::Failure(cat(__FILE__, ":", __LINE__, ": CHECK(", #cond, ") failed"));                \
+#define CHECK(cond)                                                                                        \
+  do {                                                                                                     \
+    if (!(cond)) throw ::dien::test::Failure(cat(__FILE__, ":", __LINE__, ": CHECK(", #cond, ") failed")); \
   } while (0)
-#define CHECK_MSG(cond, msg)                                                                                \
-  do {                                                                                                      \
-    if (!(cond)) throw ::dien::test::Failure(cat(__FILE__, ":", __LINE__, ": ", msg));                                    \
+#define CHECK_MSG(cond, msg)                                                           \
+  do {                                                                                 \
+    if (!(cond)) throw ::dien::test::Failure(cat(__FILE__, ":", __LINE__, ": ", msg)); \
   } while (0)
 
 // Expects fn to throw E whose message contains needle.

@@ -1,6 +1,7 @@
-// Native tests (run by CTest, no Node needed): JSON, config, gate math, GEMM,
-// safetensors round trips and rejections, and every model variant of the CPU backend
-// against the float64 reference.
+// Native tests (run by CTest, no Node needed): JSON, config, the tensor table, the CPU
+// check, gate math, GEMM, the thread pool, and every model variant of the CPU backend
+// against the float64 reference. Weight files: safetensors_tests.cpp; CUDA:
+// cuda_parity.cpp and backend_ops.cu.
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -8,16 +9,20 @@
 #include <functional>
 #include <limits>
 #include <random>
+#include <set>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/errors.h"
+#include "common/isa.h"
 #include "common/json.h"
 #include "cpu/gemm.h"
 #include "cpu/thread_pool.h"
 #include "model/engine.h"
 #include "model/safetensors.h"
+#include "model/tensors.h"
 #include "ops/gates.h"
 #include "reference.h"
 #include "test_harness.h"
@@ -33,65 +38,91 @@ TEST(json_parses_and_rejects) {
   CHECK(j.find("a")->items()[2].asNumber() == -300);
   CHECK(j.find("b")->find("c")->asString() == "x\xc3\xa9\n");
   CHECK(Json::parse(j.dump(), "t").dump() == j.dump());
-  expectThrow<FormatError>([] { Json::parse("{\"a\":1} x", "t"); }, "trailing");
-  expectThrow<FormatError>([] { Json::parse("{\"a\":1,\"a\":2}", "t"); }, "duplicate key");
-  expectThrow<FormatError>([] { Json::parse("[1,", "t"); }, "unexpected end");
-  expectThrow<FormatError>([] { Json::parse(std::string(100, '['), "t"); }, "too deep");
-  expectThrow<FormatError>([] { Json::parse("01", "t"); }, "trailing");
+  for (const auto& [text, needle] :
+       std::vector<std::pair<std::string, std::string>>{{"{\"a\":1} x", "trailing"},
+                                                        {"{\"a\":1,\"a\":2}", "duplicate key"},
+                                                        {"[1,", "unexpected end"},
+                                                        {std::string(100, '['), "too deep"},
+                                                        {"01", "trailing"},
+                                                        {"1e999", "out of range"},
+                                                        {"-", "bad number"}})
+    expectThrow<JsonError>([&] { Json::parse(text, "t"); }, needle);
+}
+
+TEST(json_numbers_round_trip_exactly) {
+  // from_chars / to_chars: shortest text, exact double, no locale.
+  for (const double d : {0.1, 1e-8, 1e-5, 3.4028234663852886e38, -2.5, 123456789.0, 5e-324}) {
+    const Json j = Json::parse(Json::number(d).dump(), "t");
+    CHECK_MSG(j.asNumber() == d, cat(Json::number(d).dump(), " read back as ", j.asNumber()));
+  }
+  CHECK(Json::number(1e-8).dump() == "1e-08");
+  CHECK(Json::number(36).dump() == "36");
+}
+
+TEST(json_objects_with_many_keys_parse_in_linear_time) {
+  std::string text = "{";
+  for (int i = 0; i < 200000; ++i) text += cat(i ? "," : "", "\"k", i, "\":", i);
+  text += "}";
+  const Json j = Json::parse(text, "t");  // a quadratic duplicate check would take minutes
+  CHECK(j.members().size() == 200000);
 }
 
 TEST(config_round_trip_and_rules) {
   const Config c = smallConfig(ModelKind::Dien);
   const Config d = Config::fromJson(c.toJson());
   CHECK(d.toJson().dump() == c.toJson().dump());
-  auto without = [&](const char* key) {
-    Json j = Json::object();
-    const Json full = c.toJson();
-    for (const auto& m : full.members())
-      if (m.first != key) j.set(m.first, m.second);
-    return j;
+  Json without = Json::object();
+  const Json full = c.toJson();
+  for (const auto& m : full.members())
+    if (m.first != "hidden") without.set(m.first, m.second);
+  expectThrow<ConfigError>([&] { Config::fromJson(without); }, "missing key \"hidden\"");
+  // One key set to a bad value in the config of `model`: rejected, naming the key.
+  auto reject = [](ModelKind model, const char* key, const Json& value, const std::string& needle) {
+    Json j = smallConfig(model).toJson();
+    j.set(key, value);
+    expectThrow<ConfigError>([&] { Config::fromJson(j); }, needle);
   };
-  expectThrow<ConfigError>([&] { Config::fromJson(without("hidden")); }, "missing key \"hidden\"");
-  expectThrow<ConfigError>([&] {
-    Json j = c.toJson();
-    j.set("extra", Json::number(1));
-    Config::fromJson(j);
-  }, "unknown key \"extra\"");
-  expectThrow<ConfigError>([&] {
-    Json j = c.toJson();
-    j.set("hidden", Json::string("36"));
-    Config::fromJson(j);
-  }, "config.hidden: expected an integer");
-  expectThrow<ConfigError>([&] {
-    Json j = c.toJson();
-    j.set("hidden", Json::number(36.5));
-    Config::fromJson(j);
-  }, "config.hidden");
-  expectThrow<ConfigError>([&] {
-    Json j = c.toJson();
-    j.set("evolution", Json::string("lstm"));
-    Config::fromJson(j);
-  }, "config.evolution: expected one of");
-  expectThrow<ConfigError>([&] {
-    Json j = smallConfig(ModelKind::DienAgru).toJson();
-    j.set("evolution", Json::string("augru"));
-    Config::fromJson(j);
-  }, "requires evolution \"agru\"");
-  expectThrow<ConfigError>([&] {
-    Json j = smallConfig(ModelKind::Base).toJson();
-    j.set("auxAlpha", Json::number(0.5));
-    Config::fromJson(j);
-  }, "auxAlpha");
-  expectThrow<ConfigError>([&] {
-    Json j = c.toJson();
-    j.set("dUser", Json::number(0));
-    Config::fromJson(j);
-  }, "dUser");
-  expectThrow<ConfigError>([&] {
-    Json j = c.toJson();
-    j.set("diceEps", Json::number(0));
-    Config::fromJson(j);
-  }, "diceEps");
+  reject(ModelKind::Dien, "extra", Json::number(1), "unknown key \"extra\"");
+  reject(ModelKind::Dien, "hidden", Json::string("36"), "config.hidden: expected an integer");
+  reject(ModelKind::Dien, "hidden", Json::number(36.5), "config.hidden");
+  reject(ModelKind::Dien, "evolution", Json::string("lstm"), "config.evolution: expected one of");
+  reject(ModelKind::DienAgru, "evolution", Json::string("augru"), "requires evolution \"agru\"");
+  reject(ModelKind::Base, "auxAlpha", Json::number(0.5), "auxAlpha");
+  reject(ModelKind::Dien, "dUser", Json::number(0), "dUser");
+  reject(ModelKind::Dien, "diceEps", Json::number(0), "diceEps");
+  // Malformed config text is a config error too (DIEN_BAD_CONFIG), not a file error.
+  expectThrow<ConfigError>([] { Config::fromJsonText("{\"model\": "); }, "config: invalid JSON");
+}
+
+TEST(tensor_table_names_every_tensor_once) {
+  std::vector<bool> seen(static_cast<size_t>(TensorKind::Count), false);
+  for (const auto& [name, c] : variants()) {
+    const std::vector<TensorSpec> specs = tensorSpecs(c);
+    std::set<std::string> names;
+    for (const TensorSpec& s : specs) {
+      CHECK_MSG(names.insert(s.name).second, cat(name, ": tensor ", s.name, " twice"));
+      CHECK_MSG(s.numel() > 0, cat(name, ": ", s.name));
+      seen[static_cast<size_t>(s.kind)] = true;
+    }
+    const Weights w(c);
+    for (const TensorSpec& s : specs) CHECK(w.has(s.kind, s.layer) && w.spec(s.kind, s.layer).name == s.name);
+  }
+  for (size_t k = 0; k < seen.size(); ++k) CHECK_MSG(seen[k], cat("no variant has tensor kind ", k));
+  // The names of docs/model.md §12, spelled out here independently of the table.
+  const std::vector<TensorSpec> dien = tensorSpecs(smallConfig(ModelKind::Dien));
+  std::set<std::string> names;
+  for (const TensorSpec& s : dien) names.insert(s.name);
+  for (const char* n :
+       {"embedding.item.weight", "embedding.user.weight", "extractor.weight_ih_l0", "extractor.bias_hh_l0",
+        "evolution.weight_hh", "attention.query_prelu.weight", "attention.mlp.2.bias", "mlp.layers.1.weight",
+        "mlp.act.1.running_var", "mlp.out.bias", "aux.layers.2.weight"})
+    CHECK_MSG(names.count(n), cat("missing ", n));
+}
+
+TEST(isa_check_knows_every_feature_a_build_can_use) {
+  CHECK_MSG(dien_isa_all_known() == 1, cat("unknown feature in \"", dien_isa_built(), "\""));
+  char missing[512];
+  CHECK_MSG(dien_isa_missing(missing, sizeof missing) == 0, cat("this very machine lacks: ", missing));
 }
 
 TEST(gate_math_accuracy) {
@@ -143,132 +174,16 @@ TEST(thread_pool_runs_every_task_and_propagates_errors) {
     hits[t]++;
   });
   for (int h : hits) CHECK(h == 1);
-  expectThrow<InputError>([&] {
-    pool.run(50, [](int t, int) {
-      if (t == 17) throw InputError("task 17 failed");
-    });
-  }, "task 17");
+  expectThrow<InputError>(
+      [&] {
+        pool.run(50, [](int t, int) {
+          if (t == 17) throw InputError("task 17 failed");
+        });
+      },
+      "task 17");
   int after = 0;
   pool.run(5, [&](int, int) { __atomic_add_fetch(&after, 1, __ATOMIC_RELAXED); });
   CHECK(after == 5);
-}
-
-TEST(safetensors_round_trip) {
-  for (const auto& [name, c] : variants()) {
-    Weights w(c);
-    randomizeWeights(w, 11);
-    const std::vector<uint8_t> bytes = writeSafetensors(c, w);
-    const LoadedWeights lw = readSafetensors(bytes.data(), bytes.size());
-    CHECK_MSG(writeSafetensors(lw.config, *lw.weights) == bytes, name);
-  }
-}
-
-namespace {
-// Rewrites the header JSON of a valid file through edit, keeping the data section.
-std::vector<uint8_t> withHeader(const std::vector<uint8_t>& file, const std::function<void(Json&)>& edit) {
-  uint64_t len = 0;
-  for (int i = 7; i >= 0; --i) len = (len << 8) | file[i];
-  Json h = Json::parse(std::string(file.begin() + 8, file.begin() + 8 + len), "t");
-  edit(h);
-  const std::string text = h.dump();
-  const size_t dataBytes = file.size() - 8 - len;
-  std::vector<uint8_t> out(8 + text.size() + dataBytes);
-  for (int i = 0; i < 8; ++i) out[i] = static_cast<uint8_t>(static_cast<uint64_t>(text.size()) >> (8 * i));
-  std::memcpy(out.data() + 8, text.data(), text.size());
-  std::memcpy(out.data() + 8 + text.size(), file.data() + 8 + len, dataBytes);
-  return out;
-}
-Json* member(Json& j, const std::string& key) {
-  for (auto& m : const_cast<std::vector<std::pair<std::string, Json>>&>(j.members()))
-    if (m.first == key) return &m.second;
-  return nullptr;
-}
-}  // namespace
-
-TEST(safetensors_rejections) {
-  const Config c = smallConfig(ModelKind::Dien);
-  Weights w(c);
-  randomizeWeights(w, 5);
-  const std::vector<uint8_t> good = writeSafetensors(c, w);
-  auto load = [](const std::vector<uint8_t>& b) { readSafetensors(b.data(), b.size()); };
-  auto reject = [&](const std::vector<uint8_t>& b, const std::string& needle) {
-    expectThrow<FormatError>([&] { load(b); }, needle);
-  };
-  reject(std::vector<uint8_t>(good.begin(), good.begin() + 5), "too short");
-  {
-    std::vector<uint8_t> b = good;
-    b[0] = 0xff;
-    b[3] = 0x7f;
-    reject(b, "runs past the end");
-  }
-  reject(std::vector<uint8_t>(good.begin(), good.end() - 4), "truncated");
-  {
-    std::vector<uint8_t> b = good;
-    b.push_back(0);
-    reject(b, "trailing bytes");
-  }
-  reject(withHeader(good, [](Json& h) { member(h, "mlp.out.bias")->set("dtype", Json::string("F16")); }),
-         "tensor mlp.out.bias: dtype F16");
-  reject(withHeader(good,
-                    [](Json& h) {
-                      Json s = Json::array();
-                      s.push(Json::number(2));
-                      member(h, "mlp.out.bias")->set("shape", s);
-                    }),
-         "tensor mlp.out.bias has shape [2]");
-  reject(withHeader(good,
-                    [](Json& h) {
-                      Json copy = Json::object();
-                      for (const auto& m : h.members())
-                        if (m.first != "attention.query.bias") copy.set(m.first, m.second);
-                      h = copy;
-                    }),
-         "missing tensor attention.query.bias");
-  reject(withHeader(good, [](Json& h) { h.set("extra.weight", *member(h, "mlp.out.bias")); }),
-         "unexpected tensor extra.weight");
-  reject(withHeader(good,
-                    [](Json& h) {
-                      // Point two tensors of the same size at the same bytes.
-                      const Json offs = *member(*member(h, "mlp.out.bias"), "data_offsets");
-                      member(h, "evolution.bias_hh");
-                      Json* other = member(h, "extractor.bias_ih_l0");
-                      Json* mine = member(h, "extractor.bias_hh_l0");
-                      mine->set("data_offsets", *member(*other, "data_offsets"));
-                      (void)offs;
-                    }),
-         "overlap");
-  reject(withHeader(good,
-                    [](Json& h) {
-                      Json* meta = member(h, "__metadata__");
-                      Json cfg = Json::parse(member(*meta, "config")->asString(), "t");
-                      cfg.set("hidden", Json::number(40));
-                      meta->set("config", Json::string(cfg.dump()));
-                    }),
-         "but the config");
-  reject(withHeader(good,
-                    [](Json& h) {
-                      Json* meta = member(h, "__metadata__");
-                      Json cfg = Json::parse(member(*meta, "config")->asString(), "t");
-                      cfg.set("bogus", Json::boolean(true));
-                      meta->set("config", Json::string(cfg.dump()));
-                    }),
-         "unknown key \"bogus\"");
-  reject(withHeader(good, [](Json& h) { member(h, "__metadata__")->set("format", Json::string("pt")); }),
-         "__metadata__.format");
-  {
-    Weights bad(c);
-    randomizeWeights(bad, 5);
-    bad.get("evolution.weight_hh")[7] = std::numeric_limits<float>::quiet_NaN();
-    const std::vector<uint8_t> b = writeSafetensors(c, bad);
-    reject(b, "tensor evolution.weight_hh holds a non-finite value");
-  }
-  {
-    Weights bad(c);
-    randomizeWeights(bad, 5);
-    bad.get("mlp.act.1.running_var")[3] = -2.0f;
-    const std::vector<uint8_t> b = writeSafetensors(c, bad);
-    reject(b, "mlp.act.1.running_var");
-  }
 }
 
 TEST(every_variant_matches_float64_reference) {
@@ -286,7 +201,8 @@ TEST(every_variant_matches_float64_reference) {
       e->predict(b.view(), out.data(), logits);
       const std::vector<double> ref = referenceForward(c, w, b.view(), logits);
       const double err = relativeError(out, ref);
-      if (std::getenv("DIEN_TEST_VERBOSE")) std::printf("  %-40s %s %.3g\n", name.c_str(), logits ? "logits" : "probs ", err);
+      if (std::getenv("DIEN_TEST_VERBOSE"))
+        std::printf("  %-40s %s %.3g\n", name.c_str(), logits ? "logits" : "probs ", err);
       CHECK_MSG(err <= 1e-5, cat(name, logits ? " logits" : " probabilities", ": relative error ", err));
     }
   }
@@ -324,6 +240,25 @@ TEST(thread_count_does_not_change_results) {
   one->predict(b.view(), x.data(), true);
   three->predict(b.view(), y.data(), true);
   CHECK(std::memcmp(x.data(), y.data(), sizeof(float) * x.size()) == 0);
+}
+
+TEST(non_finite_results_are_an_error_not_nan) {
+  // Finite weights so large that float32 overflows: a clear error naming the sample.
+  const Config c = smallConfig(ModelKind::Dien);
+  Weights w(c);
+  randomizeWeights(w, 3);
+  float* out = w.get(TensorKind::OutWeight);
+  for (int k = 0; k < c.mlpHidden.back(); ++k) out[k] = 3.4e38f;
+  const std::vector<uint8_t> bytes = writeSafetensors(c, w);
+  EngineOptions o;
+  o.device = "cpu";
+  auto e = Engine::fromSafetensors(bytes.data(), bytes.size(), o);
+  const OwnedBatch b = randomBatch(c, 8, 4);
+  std::vector<float> got(b.B);
+  for (bool logits : {false, true})
+    expectThrow<NonFiniteError>([&] { e->predict(b.view(), got.data(), logits); }, "sample ");
+  const CandidatesView v = candidatesOf(b, 3);
+  expectThrow<NonFiniteError>([&] { e->scoreCandidates(v, got.data(), false); }, "candidate ");
 }
 
 TEST(batch_validation_names_field_index_and_value) {

@@ -32,30 +32,7 @@ inline void randomizeWeights(Weights& w, uint64_t seed) {
   }
 }
 
-struct OwnedBatch {
-  int64_t B = 0, T = 0;
-  std::vector<int32_t> targetItem, targetCat, histItem, histCat, histLen, user;
-  BatchView view() const {
-    BatchView b;
-    b.batch = B;
-    b.steps = T;
-    b.targetItem = targetItem.data();
-    b.nTargetItem = targetItem.size();
-    b.targetCat = targetCat.data();
-    b.nTargetCat = targetCat.size();
-    b.histItem = histItem.data();
-    b.nHistItem = histItem.size();
-    b.histCat = histCat.data();
-    b.nHistCat = histCat.size();
-    b.histLen = histLen.data();
-    b.nHistLen = histLen.size();
-    if (!user.empty()) {
-      b.user = user.data();
-      b.nUser = user.size();
-    }
-    return b;
-  }
-};
+using OwnedBatch = BatchData;
 
 // Lengths: the first samples take 0, 1 and T, the rest are uniform in [minLen, T].
 inline OwnedBatch randomBatch(const Config& c, int64_t B, uint64_t seed, int minLen = 0) {

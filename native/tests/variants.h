@@ -83,7 +83,8 @@ inline std::vector<std::pair<std::string, Config>> variants() {
 }
 
 // An engine on random weights (every tensor random) for the given device.
-inline std::shared_ptr<Engine> randomEngine(const Config& c, uint64_t seed, int threads = 2, const char* device = "cpu") {
+inline std::shared_ptr<Engine> randomEngine(const Config& c, uint64_t seed, int threads = 2,
+                                            const char* device = "cpu") {
   Weights w(c);
   randomizeWeights(w, seed);
   const std::vector<uint8_t> bytes = writeSafetensors(c, w);

@@ -1,7 +1,7 @@
-// Embedding gather for histories, and the output network: one block per candidate
-// builds x = [user, e_a, s, e_a o s, interest] in shared memory and runs batch norm,
-// the hidden layers with their activation, the output layer and the wide part.
-// CPU twins: CpuBackend::recordStage (gather) and CpuBackend::outputMlp.
+// The output network (docs/model.md §7, pnn's products and the wide part of §10): one
+// block per candidate builds x = [user, e_a, s, e_a o s, interest] in shared memory and
+// runs batch norm, the hidden layers with their activation, the output layer and the
+// wide part, writing the logit. CPU twin: native/cpu/output_mlp.cpp.
 #include "check.h"
 #include "kernels.cuh"
 
@@ -9,27 +9,6 @@ namespace dien {
 namespace cuda {
 
 namespace {
-
-__global__ void embedKernel(EmbedTables e, int T, const int32_t* histItem, const int32_t* histCat, const int32_t* len,
-                            float* X, float* sRec) {
-  const int r = blockIdx.x;
-  const int E = e.dItem + e.dCat;
-  const int L = len[r];
-  for (int k = threadIdx.x; k < E; k += blockDim.x) {
-    float sum = 0.f;
-    for (int t = 0; t < T; ++t) {
-      float v = 0.f;
-      if (t < L) {
-        const size_t at = static_cast<size_t>(r) * T + t;
-        v = k < e.dItem ? e.item[static_cast<size_t>(histItem[at]) * e.dItem + k]
-                        : e.cat[static_cast<size_t>(histCat[at]) * e.dCat + (k - e.dItem)];
-        sum += v;
-      }
-      X[(static_cast<size_t>(r) * T + t) * E + k] = v;
-    }
-    sRec[static_cast<size_t>(r) * E + k] = sum;
-  }
-}
 
 __device__ float blockSum(float v, float* red) {
   for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
@@ -45,15 +24,15 @@ __device__ float blockSum(float v, float* red) {
 __global__ void outputKernel(OutputLaunch p) {
   extern __shared__ float sm[];
   const MlpDev& m = p.m;
-  const int D = m.din, E = p.E, dU = p.emb.dUser, dI = p.emb.dItem;
+  const int D = m.din, E = p.emb.dItem + p.emb.dCat, dU = p.emb.dUser, dI = p.emb.dItem;
   float* x = sm;
   float* bufA = x + D;
   float* bufB = bufA + m.maxWidth;
   float* red = bufB + m.maxWidth;
   const int j = blockIdx.x, tid = threadIdx.x;
-  const int rec = j * p.recStride;
-  const int item = p.candItem[j], cat = p.candCat[j];
-  const int user = p.candUser ? p.candUser[j] : 0;
+  const int rec = j * p.in.recStride;
+  const int item = p.in.item[j], cat = p.in.cat[j];
+  const int user = p.in.user ? p.in.user[j] : 0;
   const float* s = p.sRec + static_cast<size_t>(rec) * E;
   for (int k = tid; k < dU; k += blockDim.x) x[k] = p.emb.user[static_cast<size_t>(user) * dU + k];
   for (int k = tid; k < E; k += blockDim.x) {
@@ -99,9 +78,12 @@ __global__ void outputKernel(OutputLaunch p) {
     for (int o = tid; o < ly.out; o += blockDim.x) {
       float v = ly.bias[o];
       for (int i = 0; i < ly.in; ++i) v += ly.wT[static_cast<size_t>(i) * ly.out + o] * cur[i];
-      if (m.activation == 0) v = dice(v, ly.mean[o], ly.invStd[o], ly.alpha[o]);
-      else if (m.activation == 1) v = prelu(v, ly.slope[o]);
-      else v = v > 0.f ? v : 0.f;
+      if (m.activation == 0)
+        v = dice(v, ly.mean[o], ly.invStd[o], ly.alpha[o]);
+      else if (m.activation == 1)
+        v = prelu(v, ly.slope[o]);
+      else
+        v = v > 0.f ? v : 0.f;
       dst[o] = v;
     }
     __syncthreads();
@@ -115,32 +97,26 @@ __global__ void outputKernel(OutputLaunch p) {
     float logit = dotv + m.bOut;
     if (m.wideItem) {
       int hits = 0;
-      const int L = p.len[rec];
-      for (int t = 0; t < L; ++t) hits += p.histCat[static_cast<size_t>(rec) * p.T + t] == cat;
+      const int L = p.in.len[rec];
+      for (int t = 0; t < L; ++t) hits += p.histCat[static_cast<size_t>(rec) * p.in.T + t] == cat;
       logit += m.wideItem[item] + m.wideCat[cat] + m.wideCross[cat] * static_cast<float>(hits);
       if (m.wideUser) logit += m.wideUser[user];
     }
-    p.out[j] = p.logits ? logit : static_cast<float>(1.0 / (1.0 + exp(-static_cast<double>(logit))));
+    p.out[j] = logit;
   }
 }
 
 }  // namespace
-
-void embedRecords(cudaStream_t s, const EmbedTables& e, int nrec, int T, const int32_t* histItem,
-                  const int32_t* histCat, const int32_t* len, float* X, float* sRec) {
-  if (nrec == 0) return;
-  embedKernel<<<nrec, 64, 0, s>>>(e, T, histItem, histCat, len, X, sRec);
-  DIEN_CUDA_LAUNCHED("embedKernel");
-}
 
 size_t outputSharedBytes(const MlpDev& m) {
   return sizeof(float) * (static_cast<size_t>(m.din) + 2 * static_cast<size_t>(m.maxWidth) + 32);
 }
 
 void outputMlp(cudaStream_t s, const OutputLaunch& p, size_t smem) {
-  if (p.n == 0) return;
-  DIEN_CUDA_CHECK(cudaFuncSetAttribute(outputKernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)));
-  outputKernel<<<p.n, 256, smem, s>>>(p);
+  if (p.in.n == 0) return;
+  DIEN_CUDA_CHECK(
+      cudaFuncSetAttribute(outputKernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)));
+  outputKernel<<<p.in.n, 256, smem, s>>>(p);
   DIEN_CUDA_LAUNCHED("outputKernel");
 }
 

@@ -1,0 +1,57 @@
+// Heavy work off the JS thread, settling a Promise. Built on the Node-API C calls
+// rather than Napi::AsyncWorker so that completing while an environment is torn down
+// (a worker thread terminated mid-call) can never throw out of a libuv callback:
+// every status is checked, every exception caught, and nothing is settled once the
+// environment is closing.
+//
+// A job owns everything run() reads: the binding copies JS inputs into the job on the
+// JS thread before queuing it, so no JS-owned memory is read off that thread.
+#pragma once
+
+#include <napi.h>
+
+#include <atomic>
+#include <memory>
+
+#include "errors.h"
+
+namespace dien {
+
+// Per-environment state (main thread and each worker thread have their own).
+struct EnvState {
+  std::atomic<bool> closing{false};
+};
+
+struct AddonData {
+  std::shared_ptr<EnvState> env = std::make_shared<EnvState>();
+  Napi::FunctionReference modelClass;
+  Napi::FunctionReference callClass;
+};
+
+// Creates this environment's AddonData and the cleanup hook that marks it closing.
+AddonData& initAddonData(Napi::Env env);
+AddonData& addonData(Napi::Env env);
+
+class AsyncJob {
+ public:
+  virtual ~AsyncJob() = default;
+  // Queues the job on libuv's pool and returns its promise.
+  static Napi::Promise queue(Napi::Env env, std::unique_ptr<AsyncJob> job, const char* name);
+
+ protected:
+  virtual void run() = 0;                         // pool thread; may throw
+  virtual Napi::Value result(Napi::Env env) = 0;  // JS thread, after run() succeeded; may throw
+
+ private:
+  static void execute(napi_env env, void* data);
+  static void complete(napi_env env, napi_status status, void* data);
+  void settle(napi_env env, napi_status status);
+
+  napi_async_work work_ = nullptr;
+  napi_deferred deferred_ = nullptr;
+  std::shared_ptr<EnvState> envState_;
+  bool failed_ = false;
+  CaughtError error_;
+};
+
+}  // namespace dien

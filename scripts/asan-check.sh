@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The native tests, and the suites that attack the binding (memory safety, validation,
+# weight files, worker threads), against a build with AddressSanitizer and UBSan. Node
+# itself is not instrumented: libasan is preloaded so that the addon's every access is
+# checked. Any report fails the run. Used by .ci/run; needs gcc's libasan.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+out=build-asan
+node scripts/build-native.js --out "$out" --CDDIEN_SANITIZE=address,undefined --CDDIEN_TESTS=ON \
+  --CDDIEN_CUDA=OFF --CDDIEN_WERROR=ON --CDCMAKE_BUILD_TYPE=RelWithDebInfo
+
+# Node keeps memory alive until exit by design: leak reports would be noise here.
+export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:halt_on_error=1:verify_asan_link_order=0
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+
+echo "== native tests under ASan + UBSan"
+"$out/dien_tests"
+
+echo "== binding suites under ASan + UBSan"
+libasan=$(gcc -print-file-name=libasan.so)
+[ -f "$libasan" ] || { echo "asan-check: gcc's libasan.so not found" >&2; exit 1; }
+LD_PRELOAD="$libasan" DIEN_ADDON_PATH="$PWD/$out/Release/dien.node" \
+  npx vitest run test/memory-safety.test.ts test/validation.test.ts test/weights.test.ts test/worker.test.ts test/scheduling.test.ts
