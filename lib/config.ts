@@ -1,4 +1,4 @@
-/** The model config of MODEL.md section 12, with the defaults of sections 5-10. */
+/** The model config of docs/model.md §12, with the defaults of sections 5-10. */
 import { describe, expectBoolean, expectInteger, expectObject, expectOneOf, invalidType } from "./validate";
 
 export const MODEL_NAMES = ["base", "wide-deep", "pnn", "din", "gru-att", "dien-aigru", "dien-agru", "dien-augru", "dien"] as const;

@@ -274,7 +274,7 @@ export class DienModel implements Disposable {
     let result: Float32Array;
     try {
       const call = stage();
-      result = await this.#queue.run(() => call.run(), signal);
+      result = await this.#queue.run(() => native().runCall(call), signal);
     } catch (err) {
       throw fromNative(err);
     }

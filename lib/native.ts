@@ -15,13 +15,13 @@ export interface NativeInfo {
   config: string;
 }
 
-/** One prepared call: its inputs already copied into engine-owned memory. Runs once. */
+/** One prepared call: its inputs already copied into engine-owned memory. Runs once (runCall). */
 export interface NativeCall {
-  run(): Promise<Float32Array>;
+  readonly __nativeCall: unique symbol;
 }
 
 export interface NativeModel {
-  /** Copies the batch now (on this thread); the work runs when the call's run() is called. */
+  /** Copies the batch now (on this thread); the work runs when the call is passed to runCall(). */
   stagePredict(inputs: Batch, logits: boolean): NativeCall;
   stageCandidates(
     histItem: Int32Array,
@@ -71,6 +71,8 @@ export interface NativeAddon {
   /** A path (read on a worker thread) or the file's bytes (copied now). */
   loadModel(source: string | Uint8Array, options?: NativeEngineOptions): Promise<NativeModel>;
   createModel(configJson: string, seed: number, options?: NativeEngineOptions): Promise<NativeModel>;
+  /** Queues a prepared call (once); resolves its results in a new array. */
+  runCall(call: NativeCall): Promise<Float32Array>;
   cudaStatus(): CudaStatus;
   buildInfo(): NativeBuildInfo;
   errorCodes(): { code: string; meaning: string }[];
@@ -79,7 +81,7 @@ export interface NativeAddon {
   abiVersion: number;
 }
 
-const EXPECTED_ABI = 2;
+const EXPECTED_ABI = 3;
 let cached: NativeAddon | undefined;
 
 function loadAddon(): NativeAddon {

@@ -1,12 +1,12 @@
 /**
- * Seeded synthetic inputs: the paper-default workload of PERFORMANCE.md for
+ * Seeded synthetic inputs: the paper-default workload of docs/performance.md for
  * `npm start`, `npm run bench` and tests. Deterministic for a seed on every platform.
  */
 import type { ConfigInput, ModelConfig } from "./config";
 import type { Batch } from "./types";
 import { expectInteger, expectObject } from "./validate";
 
-/** PERFORMANCE.md "paper defaults": E = 36, H = 36, T = 100, mlp attention, augru, dice. */
+/** docs/performance.md "paper defaults": E = 36, H = 36, T = 100, mlp attention, augru, dice. */
 export function paperDefaults(overrides: Partial<ModelConfig> = {}): ConfigInput {
   return { model: "dien", itemVocab: 100_000, catVocab: 1_000, userVocab: 100_000, dItem: 18, dCat: 18, dUser: 18, hidden: 36, maxLen: 100, ...overrides };
 }

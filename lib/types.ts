@@ -1,4 +1,4 @@
-/** One batch of MODEL.md section 2: B samples, histories right-padded to maxLen. */
+/** One batch of docs/model.md §2: B samples, histories right-padded to maxLen. */
 export interface Batch {
   targetItem: Int32Array;
   targetCat: Int32Array;

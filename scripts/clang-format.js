@@ -22,9 +22,10 @@ function sources(dir) {
 }
 
 const files = sources(path.join(root, "native")).map((f) => path.relative(root, f));
-const binary = require.resolve("clang-format/index.js");
+// The binary the clang-format package ships for this platform (its wrapper would add a stack trace to every finding).
+const binary = require("clang-format").getNativeBinary();
 const args = mode === "--check" ? ["--dry-run", "--Werror", ...files] : ["-i", ...files];
-const r = spawnSync(process.execPath, [binary, "--style=file", ...args], { cwd: root, stdio: "inherit" });
+const r = spawnSync(binary, ["--style=file", ...args], { cwd: root, stdio: "inherit" });
 if (r.error) throw r.error;
 if (r.status !== 0 && mode === "--check") console.error("clang-format: run `npm run format` to fix the files above");
 process.exit(r.status ?? 1);

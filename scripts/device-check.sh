@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # GPU check, run on the GPU machine from the repository root (no Node needed there):
-# builds the native tests and benchmark with CMake for sm_90, runs CUDA-vs-CPU parity
-# for every variant and shape, benchmarks the CUDA backend (B in 1, 128, 1024, 8192;
+# builds the native tests and benchmark with CMake for sm_90, runs every CUDA op against
+# its CPU twin and CUDA-vs-CPU parity for every variant and shape, benchmarks the CUDA backend (B in 1, 128, 1024, 8192;
 # T in 50, 100; H in 32, 36, 108), runs the PyTorch CUDA peer on the same weights, and
 # prints a short summary table last. Full logs go to $OUT (or /tmp/dien-device).
 #   bash scripts/device-check.sh [--quick]
@@ -16,18 +16,20 @@ log() { echo "[device-check $(date +%H:%M:%S)] $*"; }
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv,noheader 2>&1 | tee "$OUT/gpu.txt"
 log "configure + build (sm_90)"
 # Warnings stay warnings there: that machine's host compiler may warn where ours does not.
-if ! { cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 -DDIEN_WERROR=OFF &&
+if ! { cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 \
+         -DDIEN_CUDA=ON -DDIEN_TESTS=ON -DDIEN_WERROR=OFF &&
        cmake --build build-gpu -j"$(nproc)" --target dien_tests dien_bench; } > "$OUT/build.log" 2>&1; then
   tail -40 "$OUT/build.log"
   log "BUILD FAILED"
   exit 1
 fi
 
-log "native tests (CUDA parity against the CPU backend)"
+log "native tests (CUDA ops against their CPU twins, CUDA parity against the CPU backend)"
 DIEN_TEST_VERBOSE=1 timeout 600 ./build-gpu/dien_tests > "$OUT/tests.log" 2>&1
 TESTS_RC=$?
 grep -E "^(ok|FAIL|skip)|passed" "$OUT/tests.log"
 WORST=$(grep -E "^  cuda " "$OUT/tests.log" | awk '{print $NF}' | sort -g | tail -1)
+WORST_OP=$(grep -E "^  op " "$OUT/tests.log" | awk '{print $NF}' | sort -g | tail -1)
 
 log "compute-sanitizer (memcheck, racecheck) on the smoke test"
 for tool in memcheck racecheck; do
@@ -59,7 +61,7 @@ fi
 {
   echo
   echo "== dien device check: $(head -1 "$OUT/gpu.txt") =="
-  echo "native tests: $(grep -E 'passed' "$OUT/tests.log" | tail -1) (rc=$TESTS_RC); worst CUDA-vs-CPU relative error: ${WORST:-n/a}"
+  echo "native tests: $(grep -E 'passed' "$OUT/tests.log" | tail -1) (rc=$TESTS_RC); worst CUDA-vs-CPU relative error: model ${WORST:-n/a}, op ${WORST_OP:-n/a}"
   for tool in memcheck racecheck; do
     [ -f "$OUT/sanitizer-$tool.log" ] && echo "compute-sanitizer $tool: $(grep -E 'ERROR SUMMARY' "$OUT/sanitizer-$tool.log" | tail -1)"
   done

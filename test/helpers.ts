@@ -28,7 +28,7 @@ export function fixtureBatch(f: Fixture): Batch {
   return b as unknown as Batch;
 }
 
-/** ||out - ref|| / ||ref|| (MODEL.md section 14). */
+/** ||out - ref|| / ||ref|| (docs/model.md §14). */
 export function relativeError(out: ArrayLike<number>, ref: ArrayLike<number>): number {
   let num = 0;
   let den = 0;

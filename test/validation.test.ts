@@ -110,7 +110,7 @@ describe("the native layer re-checks everything (TS bypassed)", () => {
 
   it("rejects out-of-range ids and lengths with a RangeError naming field, index and value", async () => {
     const handle = await raw();
-    const predict = (b: Batch) => handle.stagePredict(b, false).run();
+    const predict = (b: Batch) => native().runCall(handle.stagePredict(b, false));
     await expect(predict(withEdit("histItem", 5 * 12 + 3, 77))).rejects.toThrow(new RangeError("histItem[5, 3]: id 77 is outside [0, 50)"));
     await expect(predict(withEdit("histLen", 1, 99))).rejects.toThrow(new RangeError("histLen[1]: length 99 is outside [0, 12]"));
     await expect(predict(withEdit("user", 2, -5))).rejects.toThrow(new RangeError("user[2]: id -5 is outside [0, 6)"));
@@ -124,11 +124,12 @@ describe("the native layer re-checks everything (TS bypassed)", () => {
     expect(() => handle.stagePredict(good, 1 as unknown as boolean)).toThrow(new TypeError("logits: expected a boolean but got number"));
     expect(() => handle.stageCandidates(good.histItem, good.histCat, 1.5, 0, Int32Array.of(1), Int32Array.of(1), false)).toThrow(RangeError);
     expect(() => handle.stageCandidates(good.histItem, good.histCat, 13, 0, Int32Array.of(1), Int32Array.of(1), false)).toThrow(new RangeError("histLen: expected an integer in [0, 12] but got 13"));
-    await expect(handle.stageCandidates(good.histItem, good.histCat, 3, 0, Int32Array.of(1), Int32Array.of(9), false).run()).rejects.toThrow(new RangeError("cats[0]: id 9 is outside [0, 8)"));
+    await expect(native().runCall(handle.stageCandidates(good.histItem, good.histCat, 3, 0, Int32Array.of(1), Int32Array.of(9), false))).rejects.toThrow(new RangeError("cats[0]: id 9 is outside [0, 8)"));
     expect(() => native().loadModel(42 as unknown as Uint8Array)).toThrow(new TypeError("source: expected a Uint8Array or Buffer but got number"));
     const call = handle.stagePredict(good, false);
-    await call.run();
-    expect(() => call.run()).toThrow(/has already run/);
+    await native().runCall(call);
+    expect(() => native().runCall(call)).toThrow(/has already run/);
+    expect(() => native().runCall({} as never)).toThrow(new TypeError("call: expected a call prepared by stagePredict or stageCandidates"));
     handle.dispose();
   });
 });

@@ -5,7 +5,7 @@
 // microbenchmark on the CPU, from the device's multiprocessors and clock on CUDA.
 // Latency is end to end (host arrays in, host array out). Inputs rotate among three
 // random batches so that repeated runs do not measure a warm cache.
-// Paper defaults (PERFORMANCE.md): E = 36, H = 36, T = 100, mlp attention, augru,
+// Paper defaults (docs/performance.md): E = 36, H = 36, T = 100, mlp attention, augru,
 // dice MLP [200, 80], lengths uniform in 1..100. Prints median samples/s and latency.
 #include <algorithm>
 #include <chrono>
@@ -29,7 +29,7 @@ double nowMs() {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
-// Forward FLOPs of one sample of history length L (multiply-add = 2), as PERFORMANCE.md counts them.
+// Forward FLOPs of one sample of history length L (multiply-add = 2), as docs/performance.md counts them.
 double flopsPerSample(const Config& c, int L) {
   const double E = c.embedWidth(), H = c.hidden;
   double att = 0, prev = 4 * H;
@@ -110,7 +110,7 @@ int main(int argc, char** argv) {
   std::printf(
       "dien native benchmark: model dien (augru, mlp attention, dice), E=%d H=%d T=%d, backend %s, threads=%d\n",
       c.embedWidth(), c.hidden, c.maxLen, engine->backend().c_str(), engine->threads());
-  std::printf("forward FLOPs per sample (PERFORMANCE.md count): %.2f M at the mean length %.1f, %.2f M at T\n",
+  std::printf("forward FLOPs per sample (docs/performance.md count): %.2f M at the mean length %.1f, %.2f M at T\n",
               flopsPerSample(c, static_cast<int>((c.maxLen + 1) / 2)) * 1e-6, (c.maxLen + 1) / 2.0,
               flopsPerSample(c, c.maxLen) * 1e-6);
   double peakGflops = 0;

@@ -25,7 +25,7 @@ struct PackedGru {
   const float* bhh = nullptr;
 };
 
-// The mlp scorer of MODEL.md 5 over [q, k, q - k, q * k] with key width kw.
+// The mlp scorer of docs/model.md §5 over [q, k, q - k, q * k] with key width kw.
 struct PackedScorer {
   int kw = 0;
   std::vector<int> widths;   // output width of every layer; the last is 1

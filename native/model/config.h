@@ -1,4 +1,4 @@
-// The model config of MODEL.md 12: parsed strictly (every key present, no unknown key,
+// The model config of docs/model.md §12: parsed strictly (every key present, no unknown key,
 // right JSON type, value in its set) and checked against the rules between keys.
 #pragma once
 

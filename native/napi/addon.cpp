@@ -1,6 +1,6 @@
 // Module initialisation (called by module_entry.cpp once the CPU check has passed):
-// loadModel, createModel, cudaStatus, buildInfo, errorCodes, and the NativeModel and
-// NativeCall classes. lib/native.ts declares this surface as one typed interface.
+// loadModel, createModel, runCall, cudaStatus, buildInfo, errorCodes, and the
+// NativeModel class. lib/native.ts declares this surface as one typed interface.
 #include <errno.h>
 #include <fcntl.h>
 #include <napi.h>
@@ -24,7 +24,7 @@ namespace dien {
 
 namespace {
 
-constexpr int kAbiVersion = 2;
+constexpr int kAbiVersion = 3;
 
 EngineOptions readOptions(const Napi::Value& v) {
   EngineOptions o;
@@ -254,9 +254,9 @@ Napi::Value RaiseCoded(const Napi::CallbackInfo& info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   initAddonData(env);
   exports.Set("NativeModel", ModelWrap::Define(env));
-  exports.Set("NativeCall", CallWrap::Define(env));
   exports.Set("loadModel", Napi::Function::New(env, LoadModel, "loadModel"));
   exports.Set("createModel", Napi::Function::New(env, CreateModel, "createModel"));
+  exports.Set("runCall", Napi::Function::New(env, RunCall, "runCall"));
   exports.Set("cudaStatus", Napi::Function::New(env, CudaStatusJs, "cudaStatus"));
   exports.Set("buildInfo", Napi::Function::New(env, BuildInfo, "buildInfo"));
   exports.Set("errorCodes", Napi::Function::New(env, ErrorCodes, "errorCodes"));

@@ -25,7 +25,6 @@ struct EnvState {
 struct AddonData {
   std::shared_ptr<EnvState> env = std::make_shared<EnvState>();
   Napi::FunctionReference modelClass;
-  Napi::FunctionReference callClass;
 };
 
 // Creates this environment's AddonData and the cleanup hook that marks it closing.

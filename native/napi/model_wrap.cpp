@@ -15,10 +15,15 @@ namespace {
 
 // predict or scoreCandidates on engine-owned copies of the inputs; resolves a new
 // Float32Array (the TypeScript layer copies it into a caller's `out` on the JS thread).
+// A batch's buffers go back to the model's pool when the job ends.
 class ScoreJob : public AsyncJob {
  public:
-  ScoreJob(std::shared_ptr<Engine> e, std::variant<BatchData, CandidatesData> in, bool logits)
-      : engine_(std::move(e)), in_(std::move(in)), logits_(logits) {}
+  ScoreJob(std::shared_ptr<Engine> e, std::variant<BatchData, CandidatesData> in, bool logits,
+           std::shared_ptr<BatchPool> pool = nullptr)
+      : engine_(std::move(e)), in_(std::move(in)), logits_(logits), pool_(std::move(pool)) {}
+  ~ScoreJob() override {
+    if (auto* b = std::get_if<BatchData>(&in_); b && pool_) pool_->give(std::move(*b));
+  }
 
  protected:
   void run() override {
@@ -41,6 +46,7 @@ class ScoreJob : public AsyncJob {
   std::shared_ptr<Engine> engine_;
   std::variant<BatchData, CandidatesData> in_;
   bool logits_;
+  std::shared_ptr<BatchPool> pool_;
   std::vector<float> results_;
 };
 
@@ -75,6 +81,22 @@ int64_t integerArg(const Napi::CallbackInfo& info, size_t i, const char* field, 
 }
 
 }  // namespace
+
+BatchData BatchPool::take() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (free_.empty()) return BatchData();
+  BatchData b = std::move(free_.back());
+  free_.pop_back();
+  return b;
+}
+
+void BatchPool::give(BatchData&& b) {
+  const size_t bytes = sizeof(int32_t) * (b.targetItem.capacity() + b.targetCat.capacity() + b.histItem.capacity() +
+                                          b.histCat.capacity() + b.histLen.capacity() + b.user.capacity());
+  if (bytes > kMaxBytes) return;  // a huge batch's compute dwarfs its page faults: not worth holding
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (free_.size() < kKeep) free_.push_back(std::move(b));
+}
 
 Napi::Function ModelWrap::Define(Napi::Env env) {
   Napi::Function cls = DefineClass(
@@ -118,16 +140,17 @@ Napi::Value ModelWrap::StagePredict(const Napi::CallbackInfo& info) {
     Napi::Value vals[6];
     for (int i = 0; i < 6; ++i) vals[i] = in.Get(fields[i]);
     const bool logits = booleanArg(info, 1, "logits");
-    BatchData b;
-    b.targetItem = copyInt32Array(vals[0], "targetItem");
-    b.targetCat = copyInt32Array(vals[1], "targetCat");
-    b.histItem = copyInt32Array(vals[2], "histItem");
-    b.histCat = copyInt32Array(vals[3], "histCat");
-    b.histLen = copyInt32Array(vals[4], "histLen");
-    if (e->config().hasUser() && !vals[5].IsUndefined()) b.user = copyInt32Array(vals[5], "user");
+    BatchData b = pool_->take();
+    copyInt32Array(vals[0], "targetItem", b.targetItem);
+    copyInt32Array(vals[1], "targetCat", b.targetCat);
+    copyInt32Array(vals[2], "histItem", b.histItem);
+    copyInt32Array(vals[3], "histCat", b.histCat);
+    copyInt32Array(vals[4], "histLen", b.histLen);
+    b.user.clear();
+    if (e->config().hasUser() && !vals[5].IsUndefined()) copyInt32Array(vals[5], "user", b.user);
     b.B = static_cast<int64_t>(b.targetItem.size());
     b.T = e->config().maxLen;
-    return CallWrap::Wrap(env, std::make_unique<ScoreJob>(e, std::move(b), logits), "dien.predict");
+    return wrapCall(env, std::make_unique<ScoreJob>(e, std::move(b), logits, pool_), "dien.predict");
   });
 }
 
@@ -145,7 +168,7 @@ Napi::Value ModelWrap::StageCandidates(const Napi::CallbackInfo& info) {
     c.histCat = copyInt32Prefix(info[1], "histCat", static_cast<size_t>(c.length));
     c.items = copyInt32Array(info[4], "items");
     c.cats = copyInt32Array(info[5], "cats");
-    return CallWrap::Wrap(env, std::make_unique<ScoreJob>(e, std::move(c), logits), "dien.scoreCandidates");
+    return wrapCall(env, std::make_unique<ScoreJob>(e, std::move(c), logits), "dien.scoreCandidates");
   });
 }
 
@@ -176,28 +199,33 @@ Napi::Value ModelWrap::Dispose(const Napi::CallbackInfo& info) {
 
 Napi::Value ModelWrap::Disposed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), !engine_); }
 
-Napi::Function CallWrap::Define(Napi::Env env) {
-  Napi::Function cls = DefineClass(env, "NativeCall", {InstanceMethod("run", &CallWrap::Run)});
-  addonData(env).callClass = Napi::Persistent(cls);
-  return cls;
+namespace {
+struct PreparedCall {
+  std::unique_ptr<AsyncJob> job;
+  const char* name;
+};
+// Marks the Externals this addon made, so that runCall refuses any other External.
+constexpr napi_type_tag kPreparedCallTag = {0x7c4d1e2a9b3f5a61ull, 0x0d1e9c2b7a4f3e85ull};
+}  // namespace
+
+Napi::Value wrapCall(Napi::Env env, std::unique_ptr<AsyncJob> job, const char* name) {
+  auto ext = Napi::External<PreparedCall>::New(env, new PreparedCall{std::move(job), name},
+                                               [](Napi::Env, PreparedCall* c) { delete c; });
+  NAPI_THROW_IF_FAILED(env, napi_type_tag_object(env, ext, &kPreparedCallTag), Napi::Value());
+  return ext;
 }
 
-Napi::Object CallWrap::Wrap(Napi::Env env, std::unique_ptr<AsyncJob> job, const char* name) {
-  Napi::Object obj = addonData(env).callClass.New({});
-  CallWrap* call = Unwrap(obj);
-  call->job_ = std::move(job);
-  call->name_ = name;
-  return obj;
-}
-
-CallWrap::CallWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<CallWrap>(info) {}
-
-// run() -> Promise<Float32Array>; a prepared call runs once.
-Napi::Value CallWrap::Run(const Napi::CallbackInfo& info) {
+// runCall(call) -> Promise<Float32Array>
+Napi::Value RunCall(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guarded(env, [&]() -> Napi::Value {
-    if (!job_) throw CodedError(ErrorCode::Internal, "this native call has already run (or was never prepared)");
-    return AsyncJob::queue(env, std::move(job_), name_);
+    bool ours = false;
+    if (info.Length() < 1 || !info[0].IsExternal() ||
+        napi_check_object_type_tag(env, info[0], &kPreparedCallTag, &ours) != napi_ok || !ours)
+      throw TypeMismatch("call: expected a call prepared by stagePredict or stageCandidates");
+    PreparedCall* call = info[0].As<Napi::External<PreparedCall>>().Data();
+    if (!call->job) throw CodedError(ErrorCode::Internal, "this native call has already run");
+    return AsyncJob::queue(env, std::move(call->job), call->name);
   });
 }
 

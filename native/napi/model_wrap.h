@@ -1,8 +1,8 @@
-// The JS handle of one engine (NativeModel) and of one prepared call (NativeCall).
+// The JS handle of one engine (NativeModel) and of one prepared call.
 //
 // stagePredict / stageCandidates copy their inputs into engine-owned memory at once, on
-// the JS thread, and return a NativeCall; its run() queues the work and resolves a new
-// Float32Array. The TypeScript layer stages at call time and runs from its per-model
+// the JS thread, and return a prepared call; runCall(call) queues the work and resolves
+// a new Float32Array. The TypeScript layer stages at call time and runs from its per-model
 // queue, so JS can change or detach its arrays the moment a call returns. A call holds
 // its own share of the engine: dispose() drops the handle's share, and calls already
 // staged still finish.
@@ -11,11 +11,28 @@
 #include <napi.h>
 
 #include <memory>
+#include <mutex>
+#include <vector>
 
 #include "../model/engine.h"
 #include "async_job.h"
 
 namespace dien {
+
+// Input buffers recycled between calls of one model: a fresh allocation of a large
+// batch per call costs more in page faults than the copy itself (freed heap tops go
+// back to the OS), so a few buffer sets of up to 8 MB each are kept and reused.
+class BatchPool {
+ public:
+  BatchData take();
+  void give(BatchData&& b);
+
+ private:
+  static constexpr size_t kKeep = 4;
+  static constexpr size_t kMaxBytes = 8u << 20;
+  std::mutex mutex_;
+  std::vector<BatchData> free_;
+};
 
 class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
  public:
@@ -33,18 +50,12 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
   Napi::Value Disposed(const Napi::CallbackInfo& info);
 
   std::shared_ptr<Engine> engine_;
+  std::shared_ptr<BatchPool> pool_ = std::make_shared<BatchPool>();
 };
 
-class CallWrap : public Napi::ObjectWrap<CallWrap> {
- public:
-  static Napi::Function Define(Napi::Env env);
-  static Napi::Object Wrap(Napi::Env env, std::unique_ptr<AsyncJob> job, const char* name);
-  explicit CallWrap(const Napi::CallbackInfo& info);
-
- private:
-  Napi::Value Run(const Napi::CallbackInfo& info);
-  std::unique_ptr<AsyncJob> job_;
-  const char* name_ = "dien";
-};
+// A prepared call reaches JS as a type-tagged External (cheaper than an object with a
+// class: one is made per call); runCall(call) queues it, once.
+Napi::Value wrapCall(Napi::Env env, std::unique_ptr<AsyncJob> job, const char* name);
+Napi::Value RunCall(const Napi::CallbackInfo& info);
 
 }  // namespace dien

@@ -31,22 +31,26 @@ struct ArrayMemory {
 
 // Checks the kind of v and its buffer, then returns where its elements are. The
 // `resizable` look-up may run JS (a getter), so it happens first: nothing runs between
-// napi_get_typedarray_info and the caller's copy.
+// the last napi_get_typedarray_info and the caller's copy.
 ArrayMemory arrayMemory(const Napi::Value& v, napi_typedarray_type want, const char* wantName,
                         const std::string& field) {
   napi_env env = v.Env();
-  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != want)
-    throw TypeMismatch(cat(field, ": expected ", wantName, " but got ", describeJsValue(v)));
+  napi_typedarray_type type = napi_int8_array;
   napi_value buffer = nullptr;
-  bool plain = false;
-  if (napi_get_typedarray_info(env, v, nullptr, nullptr, nullptr, &buffer, nullptr) != napi_ok ||
-      napi_is_arraybuffer(env, buffer, &plain) != napi_ok || !plain)
+  bool isTyped = false, plain = false;
+  if (napi_is_typedarray(env, v, &isTyped) != napi_ok || !isTyped ||
+      napi_get_typedarray_info(env, v, &type, nullptr, nullptr, &buffer, nullptr) != napi_ok || type != want)
+    throw TypeMismatch(cat(field, ": expected ", wantName, " but got ", describeJsValue(v)));
+  if (napi_is_arraybuffer(env, buffer, &plain) != napi_ok || !plain)
     throw TypeMismatch(cat(field,
                            ": arrays over a SharedArrayBuffer are not accepted (another thread could change "
                            "them while they are read); copy into a plain ",
                            wantName));
-  const Napi::Value resizable = Napi::Object(env, buffer).Get("resizable");
-  if (resizable.IsBoolean() && resizable.As<Napi::Boolean>().Value())
+  napi_value resizable = nullptr;
+  bool isResizable = false;
+  if (napi_get_named_property(env, buffer, "resizable", &resizable) != napi_ok)
+    throw Napi::Error::New(env);  // the getter threw: pass its exception on
+  if (napi_get_value_bool(env, resizable, &isResizable) == napi_ok && isResizable)
     throw TypeMismatch(
         cat(field, ": arrays over a resizable ArrayBuffer are not accepted; copy into a plain ", wantName));
   ArrayMemory m;
@@ -59,9 +63,8 @@ ArrayMemory arrayMemory(const Napi::Value& v, napi_typedarray_type want, const c
 
 template <typename T>
 std::vector<T> copyOf(const ArrayMemory& m, size_t count) {
-  std::vector<T> out(count);
-  if (count > 0) std::memcpy(out.data(), m.data, count * sizeof(T));
-  return out;
+  const T* first = static_cast<const T*>(m.data);
+  return count > 0 ? std::vector<T>(first, first + count) : std::vector<T>();
 }
 }  // namespace
 
@@ -76,9 +79,19 @@ std::string describeJsValue(const Napi::Value& v) {
   return "object";
 }
 
-std::vector<int32_t> copyInt32Array(const Napi::Value& v, const std::string& field) {
+void copyInt32Array(const Napi::Value& v, const std::string& field, std::vector<int32_t>& into) {
   const ArrayMemory m = arrayMemory(v, napi_int32_array, "an Int32Array", field);
-  return copyOf<int32_t>(m, m.length);
+  const int32_t* first = static_cast<const int32_t*>(m.data);
+  if (m.length > 0)
+    into.assign(first, first + m.length);
+  else
+    into.clear();
+}
+
+std::vector<int32_t> copyInt32Array(const Napi::Value& v, const std::string& field) {
+  std::vector<int32_t> out;
+  copyInt32Array(v, field, out);
+  return out;
 }
 
 std::vector<int32_t> copyInt32Prefix(const Napi::Value& v, const std::string& field, size_t count) {

@@ -14,7 +14,9 @@ namespace dien {
 
 std::string describeJsValue(const Napi::Value& v);
 
-// A copy of the Int32Array v (TypeError if v is anything else).
+// A copy of the Int32Array v (TypeError if v is anything else), into `into` (whose
+// capacity is reused) or a new vector.
+void copyInt32Array(const Napi::Value& v, const std::string& field, std::vector<int32_t>& into);
 std::vector<int32_t> copyInt32Array(const Napi::Value& v, const std::string& field);
 // The first `count` elements of v (RangeError if it holds fewer).
 std::vector<int32_t> copyInt32Prefix(const Napi::Value& v, const std::string& field, size_t count);

@@ -18,7 +18,7 @@
 namespace dien {
 
 enum class GruCell : int { ResetAfter = 0, ResetBefore = 1 };
-// How the evolution layer mixes its candidate state n with the old state h (MODEL.md 6).
+// How the evolution layer mixes its candidate state n with the old state h (docs/model.md §6).
 enum class Evolution : int { Augru = 0, AugruOrig = 1, Agru = 2, Aigru = 3, GruAtt = 4 };
 
 DIEN_HD float bitsToFloat(int32_t bits) {
@@ -54,7 +54,7 @@ DIEN_HD float expApprox(float x) {
 DIEN_HD float sigmoid(float x) { return 1.0f / (1.0f + expApprox(-x)); }
 
 // tanh(x) = 1 - 2 / (exp(2x) + 1): absolute error ~1e-7, which is what the
-// norm-wise tolerance of MODEL.md 14 measures.
+// norm-wise tolerance of docs/model.md §14 measures.
 DIEN_HD float tanhApprox(float x) { return 1.0f - 2.0f / (expApprox(2.0f * x) + 1.0f); }
 
 // Candidate state of one hidden element.
@@ -88,7 +88,7 @@ DIEN_HD float gruState(float z, float n, float h) { return (1.0f - z) * n + z * 
 // PReLU with a per-channel slope.
 DIEN_HD float prelu(float x, float slope) { return x >= 0.0f ? x : slope * x; }
 
-// Dice (MODEL.md 7) with running statistics: p = sigmoid((x - mean) * invStd).
+// Dice (docs/model.md §7) with running statistics: p = sigmoid((x - mean) * invStd).
 DIEN_HD float dice(float x, float mean, float invStd, float alpha) {
   const float p = sigmoid((x - mean) * invStd);
   return p * x + (1.0f - p) * alpha * x;

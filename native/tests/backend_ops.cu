@@ -247,16 +247,18 @@ void embedOp(OpCase& o, const std::string& name) {
   cmp.check(name + " embed");
 }
 
-// The extractor (and gru-att's second GRU) over the CPU's input projections.
-void recordGruOps(OpCase& o, const std::string& name) {
+// One GRU over the CPU's input projections (giRows, packed like the record workspace)
+// against the CPU's states (wantRows).
+void recordGruOp(OpCase& o, const cuda::GruDev& g, const float* giRows, const float* wantRows,
+                 const std::string& what) {
   const int H = o.c.hidden;
   DeviceArray<int32_t> len(o.r.lenDevice);
-  DeviceArray<float> gi(padded(o.rec.GI.data(), o.rec.ldG, 3 * H, o.rec, o.r));
+  DeviceArray<float> gi(padded(giRows, o.rec.ldG, 3 * H, o.rec, o.r));
   DeviceArray<float> hs(static_cast<size_t>(o.r.n) * o.r.T * H);
-  cuda::GruLaunch ext = o.gru(o.dev.extractor, len, gi.get());
-  ext.out = hs.get();
-  cuda::gruRecurrent(nullptr, ext);
-  const std::vector<float> want = padded(o.rec.Hs.data(), H, H, o.rec, o.r);
+  cuda::GruLaunch p = o.gru(g, len, gi.get());
+  p.out = hs.get();
+  cuda::gruRecurrent(nullptr, p);
+  const std::vector<float> want = padded(wantRows, H, H, o.rec, o.r);
   const std::vector<float> got = hs.host();
   Compare cmp;
   for (int j = 0; j < o.r.n; ++j)
@@ -265,23 +267,14 @@ void recordGruOps(OpCase& o, const std::string& name) {
         const size_t at = (static_cast<size_t>(j) * o.r.T + t) * H + k;
         cmp.add(got[at], want[at]);
       }
-  cmp.check(name + " extractor recurrence");
-  if (o.c.evolution != Evolution::GruAtt) return;
-  DeviceArray<float> gi2(padded(o.rec.GI2.data(), o.rec.ldG, 3 * H, o.rec, o.r));
-  DeviceArray<float> h2s(static_cast<size_t>(o.r.n) * o.r.T * H);
-  cuda::GruLaunch second = o.gru(o.dev.evolution, len, gi2.get());
-  second.out = h2s.get();
-  cuda::gruRecurrent(nullptr, second);
-  const std::vector<float> want2 = padded(o.rec.H2s.data(), H, H, o.rec, o.r);
-  const std::vector<float> got2 = h2s.host();
-  Compare cmp2;
-  for (int j = 0; j < o.r.n; ++j)
-    for (int t = 0; t < o.r.len[j]; ++t)
-      for (int k = 0; k < H; ++k) {
-        const size_t at = (static_cast<size_t>(j) * o.r.T + t) * H + k;
-        cmp2.add(got2[at], want2[at]);
-      }
-  cmp2.check(name + " second GRU (gru-att)");
+  cmp.check(what);
+}
+
+// The extractor, and gru-att's second GRU.
+void recordGruOps(OpCase& o, const std::string& name) {
+  recordGruOp(o, o.dev.extractor, o.rec.GI.data(), o.rec.Hs.data(), name + " extractor recurrence");
+  if (o.c.evolution == Evolution::GruAtt)
+    recordGruOp(o, o.dev.evolution, o.rec.GI2.data(), o.rec.H2s.data(), name + " second GRU (gru-att)");
 }
 
 // Attention weights over the CPU's keys; then the evolution GRU or the pooling that

@@ -1,4 +1,4 @@
-// A plain float64 transcription of MODEL.md sections 3-7 and 10, one sample at a
+// A plain float64 transcription of docs/model.md §3-7 and §10, one sample at a
 // time, with none of the fast path's restructuring. The native tests hold every
 // backend to it.
 #pragma once

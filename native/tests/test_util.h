@@ -73,7 +73,7 @@ inline CandidatesView candidatesOf(const OwnedBatch& b, int L) {
   return v;
 }
 
-// ||out - ref||_2 / ||ref||_2 (MODEL.md 14).
+// ||out - ref||_2 / ||ref||_2 (docs/model.md §14).
 template <typename A, typename B>
 double relativeError(const A& out, const B& ref) {
   double num = 0, den = 0;

@@ -35,7 +35,7 @@ inline Config smallConfig(ModelKind model, int H = 36) {
   return c;
 }
 
-// Every variant of MODEL.md 4-7 and 10 the parity test covers.
+// Every variant of docs/model.md §4-7 and §10 the parity test covers.
 inline std::vector<std::pair<std::string, Config>> variants() {
   std::vector<std::pair<std::string, Config>> v;
   for (ModelKind m : {ModelKind::Base, ModelKind::WideDeep, ModelKind::Pnn, ModelKind::Din, ModelKind::GruAtt,
