@@ -184,7 +184,7 @@ function markdown(r: {
     `# Peer benchmark (${r.date.slice(0, 10)}, commit ${r.commit})`,
     "",
     `Machine: ${r.machine.cpu}, ${r.machine.cores} cores, measured fp32 FMA peak ${r.machine.fmaPeakGflops.toFixed(1)} GFLOP/s.`,
-    `Workload: ${r.workload}; ${(r.flopsPerSampleAtMeanLength / 1e6).toFixed(2)} MFLOP per sample at the mean length (PERFORMANCE.md count).`,
+    `Workload: ${r.workload}; ${(r.flopsPerSampleAtMeanLength / 1e6).toFixed(2)} MFLOP per sample at the mean length (docs/performance.md count).`,
     "",
     "| engine | batch | samples/s | latency ms (median) | min-max ms | GFLOP/s | of FMA peak | dien speed-up |",
     "|---|---:|---:|---:|---:|---:|---:|---:|",

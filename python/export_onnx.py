@@ -4,7 +4,7 @@
 
 The graph is FastDien (dien_ref/fast.py): the extractor becomes ONNX's fused GRU
 operator, the evolution loop is unrolled over T (fixed), input projections are hoisted.
-Inputs are int32 (cast to int64 inside the graph), named as MODEL.md section 2, with a
+Inputs are int32 (cast to int64 inside the graph), named as docs/model.md §2, with a
 dynamic batch axis; the output is `logit` [B].
 """
 import os

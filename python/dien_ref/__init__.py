@@ -1,4 +1,4 @@
-"""PyTorch reference of MODEL.md: module attribute names give the weight-file names."""
+"""PyTorch reference of docs/model.md: module attribute names give the weight-file names."""
 from .model import DienRef, default_config
 from .safetensors_io import read_safetensors, write_safetensors
 

@@ -1,6 +1,6 @@
-"""A direct PyTorch transcription of MODEL.md sections 3-7 and 10 (inference).
+"""A direct PyTorch transcription of docs/model.md §3-7 and §10 (inference).
 
-Attribute names follow MODEL.md section 12, so `state_dict()` is the weight file:
+Attribute names follow docs/model.md §12, so `state_dict()` is the weight file:
 a module trained elsewhere with these names loads into the engine with no renaming.
 Written for clarity, not speed: loops over time, masks by length.
 """
@@ -36,7 +36,7 @@ class Embeddings(nn.Module):
 
 
 class ExtractorGRU(nn.Module):
-    """nn.GRU(E, H) parameter names; both cell forms of MODEL.md section 4."""
+    """nn.GRU(E, H) parameter names; both cell forms of docs/model.md §4."""
 
     def __init__(self, inp, hidden):
         super().__init__()
@@ -63,7 +63,7 @@ def gru_gates(x, h, w_ih, w_hh, b_ih, b_hh, cell):
 
 
 def gates_from_projection(gi, h, w_hh, b_hh, cell):
-    """(z, n) from the input projection gi = W_ih x + b_ih (MODEL.md section 4, both forms)."""
+    """(z, n) from the input projection gi = W_ih x + b_ih (docs/model.md §4, both forms)."""
     H = h.shape[-1]
     if cell == "reset-after":
         gh = h @ w_hh.T + b_hh
@@ -79,7 +79,7 @@ def gates_from_projection(gi, h, w_hh, b_hh, cell):
 
 
 def mix_state(kind, a, z, n, h):
-    """The new state of MODEL.md section 6 (a: [B, 1] attention weight; unused by plain GRUs)."""
+    """The new state of docs/model.md §6 (a: [B, 1] attention weight; unused by plain GRUs)."""
     if kind == "augru":
         u = a * (1 - z)
         return (1 - u) * h + u * n
@@ -148,7 +148,7 @@ class Din(nn.Module):
 
 
 class BatchNorm(nn.Module):
-    """Inference batch norm with exactly the tensors of MODEL.md (no num_batches_tracked)."""
+    """Inference batch norm with exactly the tensors of docs/model.md (no num_batches_tracked)."""
 
     def __init__(self, width, eps):
         super().__init__()
@@ -251,7 +251,7 @@ class DienRef(nn.Module):
             self.wide = Wide(c)
 
     def forward(self, target_item, target_cat, hist_item, hist_cat, hist_len, user=None):
-        """Returns logits [B]. Inputs are int64 tensors shaped as MODEL.md section 2."""
+        """Returns logits [B]. Inputs are int64 tensors shaped as docs/model.md §2."""
         c = self.c
         T = hist_item.shape[1]
         H = c["hidden"]
