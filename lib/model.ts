@@ -230,7 +230,8 @@ export class DienModel implements Disposable {
   async toBuffer(): Promise<Buffer> {
     const handle = this.#handle();
     try {
-      return await this.#queue.run(() => handle.save());
+      const call = handle.stageSave(); // holds the engine now: a save made before dispose() still runs
+      return await this.#queue.run(() => native().runCall<Buffer>(call));
     } catch (err) {
       throw fromNative(err);
     }

@@ -32,7 +32,8 @@ export interface NativeModel {
     cats: Int32Array,
     logits: boolean,
   ): NativeCall;
-  save(): Promise<Buffer>;
+  /** The weight file's bytes, as a prepared call (resolves a Buffer). */
+  stageSave(): NativeCall;
   info(): NativeInfo;
   dispose(): void;
   readonly disposed: boolean;
@@ -71,8 +72,8 @@ export interface NativeAddon {
   /** A path (read on a worker thread) or the file's bytes (copied now). */
   loadModel(source: string | Uint8Array, options?: NativeEngineOptions): Promise<NativeModel>;
   createModel(configJson: string, seed: number, options?: NativeEngineOptions): Promise<NativeModel>;
-  /** Queues a prepared call (once); resolves its results in a new array. */
-  runCall(call: NativeCall): Promise<Float32Array>;
+  /** Queues a prepared call (once); resolves its results in a new array (a Buffer for stageSave). */
+  runCall<T = Float32Array>(call: NativeCall): Promise<T>;
   cudaStatus(): CudaStatus;
   buildInfo(): NativeBuildInfo;
   errorCodes(): { code: string; meaning: string }[];
@@ -81,7 +82,7 @@ export interface NativeAddon {
   abiVersion: number;
 }
 
-const EXPECTED_ABI = 3;
+const EXPECTED_ABI = 4;
 let cached: NativeAddon | undefined;
 
 function loadAddon(): NativeAddon {

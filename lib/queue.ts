@@ -14,11 +14,15 @@ export function abortError(signal: AbortSignal): Error {
 
 interface Waiting {
   start(): void;
+  abort(signal: AbortSignal): void;
+  signal: AbortSignal | undefined;
 }
 
 export class SerialQueue {
   // Insertion-ordered, so FIFO; deleting an aborted entry is O(1).
   readonly #waiting = new Set<Waiting>();
+  // One abort listener per signal however many calls share it (Node warns past ten).
+  readonly #bySignal = new Map<AbortSignal, { entries: Set<Waiting>; listener: () => void }>();
   #running = false;
 
   /** Calls still waiting (not counting the one running). */
@@ -33,12 +37,9 @@ export class SerialQueue {
   run<T>(task: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     if (signal?.aborted) return Promise.reject(abortError(signal));
     return new Promise<T>((resolve, reject) => {
-      const onAbort = (): void => {
-        if (this.#waiting.delete(entry)) reject(abortError(signal!));
-      };
       const entry: Waiting = {
+        signal,
         start: () => {
-          signal?.removeEventListener("abort", onAbort);
           let promise: Promise<T>;
           try {
             promise = task();
@@ -47,11 +48,38 @@ export class SerialQueue {
           }
           promise.then(resolve, reject).finally(() => this.#next());
         },
+        abort: (s) => reject(abortError(s)),
       };
-      signal?.addEventListener("abort", onAbort, { once: true });
       this.#waiting.add(entry);
+      if (signal) this.#watch(signal, entry);
       if (!this.#running) this.#next();
     });
+  }
+
+  #watch(signal: AbortSignal, entry: Waiting): void {
+    let watched = this.#bySignal.get(signal);
+    if (!watched) {
+      const entries = new Set<Waiting>();
+      const listener = (): void => {
+        this.#bySignal.delete(signal);
+        for (const e of entries) if (this.#waiting.delete(e)) e.abort(signal);
+      };
+      watched = { entries, listener };
+      this.#bySignal.set(signal, watched);
+      signal.addEventListener("abort", listener, { once: true });
+    }
+    watched.entries.add(entry);
+  }
+
+  #unwatch(entry: Waiting): void {
+    const signal = entry.signal;
+    const watched = signal && this.#bySignal.get(signal);
+    if (!watched) return;
+    watched.entries.delete(entry);
+    if (watched.entries.size === 0) {
+      signal.removeEventListener("abort", watched.listener);
+      this.#bySignal.delete(signal);
+    }
   }
 
   #next(): void {
@@ -62,6 +90,7 @@ export class SerialQueue {
     }
     this.#running = true;
     this.#waiting.delete(first.value);
+    this.#unwatch(first.value);
     first.value.start();
   }
 }

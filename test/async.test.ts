@@ -45,6 +45,21 @@ describe("async behaviour", () => {
     model.dispose(); // twice is fine
   });
 
+  it("a save made before dispose() still completes", async () => {
+    const model = await DienModel.create({ itemVocab: 100, catVocab: 10, maxLen: 20 }, { seed: 5 });
+    const busy = model.predict(randomBatch(model.config, 2000, 1));
+    const saved = model.toBuffer();
+    model.dispose();
+    await busy;
+    expect((await saved).length).toBeGreaterThan(1000);
+    await expect(model.toBuffer()).rejects.toMatchObject({ code: "DIEN_DISPOSED" });
+  });
+
+  it("a config that needs too much scratch memory is a DIEN_BAD_CONFIG, not an out-of-memory kill", async () => {
+    const err = await DienModel.create({ model: "base", itemVocab: 5, catVocab: 5, maxLen: 65536, dItem: 4096, dCat: 4096 }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: "DIEN_BAD_CONFIG", message: expect.stringContaining("GiB of scratch memory") });
+  });
+
   it("Symbol.dispose disposes at the end of a using block", async () => {
     let outer: DienModel | undefined;
     {

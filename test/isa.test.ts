@@ -11,7 +11,7 @@ import { DienModel } from "../lib";
 import { native } from "../lib/native";
 
 // What `qemu-x86_64 -cpu Haswell` reports (of the features a build can require).
-const HASWELL = ["sse3", "ssse3", "sse4.1", "sse4.2", "popcnt", "lzcnt", "movbe", "pclmul", "aes", "rdrnd", "bmi", "bmi2", "avx", "f16c", "fma", "avx2"];
+const HASWELL = ["sse3", "ssse3", "sse4.1", "sse4.2", "popcnt", "crc32", "cx16", "sahf", "abm", "lzcnt", "movbe", "pclmul", "aes", "rdrnd", "bmi", "bmi2", "avx", "f16c", "fma", "avx2"];
 
 function qemu(): string | undefined {
   if (os.arch() !== "x64" || os.platform() !== "linux") return undefined;

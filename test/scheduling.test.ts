@@ -113,6 +113,18 @@ describe("AbortSignal", () => {
     expect(await other).toHaveLength(4); // calls behind the aborted ones still run
   });
 
+  it("one signal shared by many calls adds one listener (no MaxListeners warning)", async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on("warning", onWarning);
+    const controller = new AbortController();
+    const calls = Array.from({ length: 40 }, () => model.predict(randomBatch(model.config, 4, 5), { signal: controller.signal }));
+    expect((await Promise.all(calls)).every((p) => p.length === 4)).toBe(true);
+    await new Promise((r) => setImmediate(r));
+    process.off("warning", onWarning);
+    expect(warnings).not.toContain("MaxListenersExceededWarning");
+  });
+
   it("an already aborted signal rejects at once", async () => {
     await expect(model.predict(batch, { signal: AbortSignal.abort() })).rejects.toMatchObject({ name: "AbortError" });
     await expect(model.scoreCandidates({ histItem: Int32Array.of(1), histCat: Int32Array.of(1), user: 0 }, { items: Int32Array.of(1), cats: Int32Array.of(1) }, { signal: AbortSignal.abort() })).rejects.toMatchObject({ name: "AbortError" });

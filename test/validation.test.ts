@@ -130,6 +130,9 @@ describe("the native layer re-checks everything (TS bypassed)", () => {
     await native().runCall(call);
     expect(() => native().runCall(call)).toThrow(/has already run/);
     expect(() => native().runCall({} as never)).toThrow(new TypeError("call: expected a call prepared by stagePredict or stageCandidates"));
+    // A prepared call is an External too: the model constructor must not take it for an engine.
+    const NativeModel = (native() as unknown as { NativeModel: new (x: unknown) => unknown }).NativeModel;
+    expect(() => new NativeModel(handle.stagePredict(good, false))).toThrow(new TypeError("NativeModel is created by loadModel() or createModel(), not with new"));
     handle.dispose();
   });
 });

@@ -1,6 +1,7 @@
 // Compiled with the same -march flags as the engine: the predefined macros say what
-// the compiler may emit. The function only returns a string constant, so calling it
-// needs no instruction beyond the baseline.
+// the compiler may emit. Features only reachable through intrinsics (AMX, SHA512, ...)
+// are left out: the engine uses none. A new feature goes here and into isa_check.cpp. The function only returns a
+// string constant, so calling it needs no instruction beyond the baseline.
 #include "isa.h"
 
 #ifndef DIEN_MARCH_NAME
@@ -28,6 +29,21 @@ extern "C" const char* dien_isa_built(void) {
 #endif
 #ifdef __POPCNT__
          " popcnt"
+#endif
+#ifdef __CRC32__
+         " crc32"
+#endif
+#ifdef __GCC_HAVE_SYNC_COMPARE_AND_SWAP_16
+         " cx16"
+#endif
+#ifdef __LAHF_SAHF__
+         " sahf"
+#endif
+#ifdef __ABM__
+         " abm"
+#endif
+#ifdef __TBM__
+         " tbm"
 #endif
 #ifdef __LZCNT__
          " lzcnt"
@@ -89,6 +105,18 @@ extern "C" const char* dien_isa_built(void) {
 #ifdef __AVXVNNI__
          " avxvnni"
 #endif
+#ifdef __AVXIFMA__
+         " avxifma"
+#endif
+#ifdef __AVXVNNIINT8__
+         " avxvnniint8"
+#endif
+#ifdef __AVXVNNIINT16__
+         " avxvnniint16"
+#endif
+#ifdef __AVXNECONVERT__
+         " avxneconvert"
+#endif
 #ifdef __GFNI__
          " gfni"
 #endif
@@ -139,6 +167,24 @@ extern "C" const char* dien_isa_built(void) {
 #endif
 #ifdef __AVX512VP2INTERSECT__
          " avx512vp2intersect"
+#endif
+#ifdef __AVX512ER__
+         " avx512er"
+#endif
+#ifdef __AVX512PF__
+         " avx512pf"
+#endif
+#ifdef __AVX5124FMAPS__
+         " avx5124fmaps"
+#endif
+#ifdef __AVX5124VNNIW__
+         " avx5124vnniw"
+#endif
+#ifdef __AVX10_1__
+         " avx10.1"
+#endif
+#ifdef __APX_F__
+         " apxf"
 #endif
       ;
 }

@@ -12,8 +12,8 @@
 namespace {
 
 struct CpuRegs {
-  unsigned l1c = 0, l1d = 0, l7b = 0, l7c = 0, l7d = 0, l71a = 0, e1c = 0;
-  bool avxState = false, avx512State = false;
+  unsigned l1c = 0, l1d = 0, l7b = 0, l7c = 0, l7d = 0, l71a = 0, l71d = 0, e1c = 0;
+  bool avxState = false, avx512State = false, apxState = false;
 };
 
 CpuRegs readCpu() {
@@ -28,7 +28,10 @@ CpuRegs readCpu() {
     r.l7b = b;
     r.l7c = c;
     r.l7d = d;
-    if (a >= 1 && __get_cpuid_count(7, 1, &a, &b, &c, &d)) r.l71a = a;
+    if (a >= 1 && __get_cpuid_count(7, 1, &a, &b, &c, &d)) {
+      r.l71a = a;
+      r.l71d = d;
+    }
   }
   if (__get_cpuid_max(0x80000000u, nullptr) >= 0x80000001u && __get_cpuid(0x80000001u, &a, &b, &c, &d)) r.e1c = c;
   if (r.l1c & (1u << 27)) {  // OSXSAVE: xgetbv exists and says which register state the OS saves
@@ -36,11 +39,12 @@ CpuRegs readCpu() {
     __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
     r.avxState = (lo & 0x6u) == 0x6u;       // SSE and AVX state
     r.avx512State = (lo & 0xe6u) == 0xe6u;  // plus opmask and the upper ZMM state
+    r.apxState = (lo & (1u << 19)) != 0;    // APX's extended general registers
   }
   return r;
 }
 
-enum Needs { Plain, Avx, Avx512 };
+enum Needs { Plain, Avx, Avx512, Apx };
 
 struct Feature {
   const char* name;
@@ -94,6 +98,21 @@ const Feature kFeatures[] = {
     {"avx512bf16", &CpuRegs::l71a, 5, Avx512},
     {"avx512fp16", &CpuRegs::l7d, 23, Avx512},
     {"avx512vp2intersect", &CpuRegs::l7d, 8, Avx512},
+    {"crc32", &CpuRegs::l1c, 20, Plain},
+    {"cx16", &CpuRegs::l1c, 13, Plain},
+    {"sahf", &CpuRegs::e1c, 0, Plain},
+    {"abm", &CpuRegs::e1c, 5, Plain},
+    {"tbm", &CpuRegs::e1c, 21, Plain},
+    {"avxifma", &CpuRegs::l71a, 23, Avx},
+    {"avxvnniint8", &CpuRegs::l71d, 4, Avx},
+    {"avxvnniint16", &CpuRegs::l71d, 10, Avx},
+    {"avxneconvert", &CpuRegs::l71d, 5, Avx},
+    {"avx512er", &CpuRegs::l7b, 27, Avx512},
+    {"avx512pf", &CpuRegs::l7b, 26, Avx512},
+    {"avx5124fmaps", &CpuRegs::l7d, 3, Avx512},
+    {"avx5124vnniw", &CpuRegs::l7d, 2, Avx512},
+    {"avx10.1", &CpuRegs::l71d, 19, Avx512},
+    {"apxf", &CpuRegs::l71d, 21, Apx},
 };
 
 const Feature* lookup(const char* name, size_t len) {
@@ -106,6 +125,7 @@ bool present(const CpuRegs& r, const Feature& f) {
   if (!((r.*(f.reg) >> f.bit) & 1u)) return false;
   if (f.needs == Avx) return r.avxState;
   if (f.needs == Avx512) return r.avx512State;
+  if (f.needs == Apx) return r.apxState;
   return true;
 }
 

@@ -72,7 +72,8 @@ const char* Json::kindName(Kind k) {
 
 class JsonParser {
  public:
-  JsonParser(const std::string& s, const std::string& what) : s_(s), what_(what) {}
+  JsonParser(const std::string& s, const std::string& what, size_t maxValues)
+      : s_(s), what_(what), valuesLeft_(maxValues) {}
 
   Json parseDocument() {
     skipSpace();
@@ -103,6 +104,7 @@ class JsonParser {
 
   Json parseValue(int depth) {
     if (depth > 64) fail("nesting too deep");
+    if (valuesLeft_-- == 0) fail("too many values");
     if (pos_ >= s_.size()) fail("unexpected end");
     const char c = s_[pos_];
     if (c == '{') return parseObject(depth);
@@ -260,10 +262,13 @@ class JsonParser {
 
   const std::string& s_;
   const std::string& what_;
+  size_t valuesLeft_;
   size_t pos_ = 0;
 };
 
-Json Json::parse(const std::string& text, const std::string& what) { return JsonParser(text, what).parseDocument(); }
+Json Json::parse(const std::string& text, const std::string& what, size_t maxValues) {
+  return JsonParser(text, what, maxValues).parseDocument();
+}
 
 namespace {
 void dumpString(const std::string& s, std::string& out) {

@@ -22,8 +22,9 @@ class Json {
   static Json array();
   static Json object();
 
-  // Throws JsonError("<what>: invalid JSON: <reason> at byte N").
-  static Json parse(const std::string& text, const std::string& what);
+  // Throws JsonError("<what>: invalid JSON: <reason> at byte N"). maxValues bounds the
+  // number of values (each costs ~100 bytes in memory, far more than in the text).
+  static Json parse(const std::string& text, const std::string& what, size_t maxValues = 1u << 18);
 
   Kind kind() const { return kind_; }
   bool isNull() const { return kind_ == Kind::Null; }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "../common/errors.h"
 #include "attention.h"
 #include "embed.h"
 #include "gemm.h"
@@ -11,7 +12,23 @@
 
 namespace dien {
 
-CpuBackend::CpuBackend(const Config& c, const Weights& w, int threads) : cfg_(c), pw_(c, w), pool_(threads) {
+namespace {
+// Scratch memory is sized from the config (maxLen, widths), which no tensor bounds: a
+// small file may declare a maxLen that would need terabytes. Checked before allocating.
+constexpr double kMaxWorkspaceBytes = 8.0 * (1ull << 30);
+
+int checkedThreads(const Config& c, const PackedWeights& pw, int threads) {
+  const double need = static_cast<double>(Workspace::bytesFor(c, pw)) * (std::max(threads, 1) + 1);
+  if (need > kMaxWorkspaceBytes)
+    throw ConfigError(cat("config: maxLen ", c.maxLen, " with these widths needs ", need / (1ull << 30),
+                          " GiB of scratch memory for ", threads, " threads (at most ",
+                          kMaxWorkspaceBytes / (1ull << 30), " GiB); use a smaller maxLen or fewer threads"));
+  return threads;
+}
+}  // namespace
+
+CpuBackend::CpuBackend(const Config& c, const Weights& w, int threads)
+    : cfg_(c), pw_(c, w), pool_(checkedThreads(c, pw_, threads)) {
   for (int i = 0; i < pool_.size(); ++i) ws_.push_back(std::make_unique<Workspace>(cfg_, pw_));
   userWs_ = std::make_unique<Workspace>(cfg_, pw_);
 }

@@ -1,20 +1,36 @@
 #include "thread_pool.h"
 
+#include <system_error>
+
+#include "../common/errors.h"
+
 namespace dien {
 
 ThreadPool::ThreadPool(int threads) {
   if (threads < 1) threads = 1;
   workers_.reserve(threads - 1);
-  for (int w = 1; w < threads; ++w) workers_.emplace_back([this, w] { workerLoop(w); });
+  try {
+    for (int w = 1; w < threads; ++w) workers_.emplace_back([this, w] { workerLoop(w); });
+  } catch (const std::system_error& e) {
+    // A thread limit (a container's pids.max, say): stop the threads already started
+    // (a joinable std::thread destroyed would terminate the process) and say so.
+    const size_t started = workers_.size();
+    stopAll();
+    throw CodedError(ErrorCode::OutOfMemory, cat("could not start thread ", started + 2, " of ", threads, " (",
+                                                 e.what(), "); ask for fewer threads (options.threads, DIEN_THREADS)"));
+  }
 }
 
-ThreadPool::~ThreadPool() {
+ThreadPool::~ThreadPool() { stopAll(); }
+
+void ThreadPool::stopAll() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     stop_ = true;
   }
   wake_.notify_all();
   for (auto& t : workers_) t.join();
+  workers_.clear();
 }
 
 void ThreadPool::drain(int worker) {

@@ -27,6 +27,7 @@ class ThreadPool {
   void run(int tasks, const std::function<void(int, int)>& fn);
 
  private:
+  void stopAll();
   void workerLoop(int worker);
   void drain(int worker);
 

@@ -2,6 +2,7 @@
 // that predict allocates nothing on its hot path.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -38,6 +39,12 @@ struct Workspace {
   std::vector<int> candOff, candLen, candRec;
 
   Workspace(const Config& cfg, const PackedWeights& pw);
+  // What one workspace for this config takes, without allocating it.
+  static size_t bytesFor(const Config& cfg, const PackedWeights& pw);
+
+ private:
+  Workspace() = default;
+  size_t layout(const Config& cfg, const PackedWeights& pw, bool allocate);
 };
 
 }  // namespace dien

@@ -1,5 +1,7 @@
 #include "batch.h"
 
+#include <algorithm>
+
 #include "../common/errors.h"
 
 namespace dien {
@@ -62,6 +64,10 @@ void validateBatch(const Config& c, const BatchView& b) {
   if (b.batch < 0) throw InputError(cat("batch size: expected >= 0 but got ", b.batch));
   if (b.steps != c.maxLen)
     throw InputError(cat("histItem: rows of ", b.steps, " steps but the model's maxLen is ", c.maxLen));
+  // Backends index (sample, step) rows with 32-bit ints.
+  if (b.batch > kMaxRows / std::max<int64_t>(b.steps, 1))
+    throw InputError(cat("batch size: ", b.batch, " samples x maxLen ", b.steps, " exceed ", kMaxRows,
+                         " history rows; split the batch"));
   checkCount("targetItem", b.nTargetItem, b.batch);
   checkCount("targetCat", b.nTargetCat, b.batch);
   checkCount("histLen", b.nHistLen, b.batch);
@@ -102,7 +108,9 @@ void validateCandidates(const Config& c, const CandidatesView& v) {
     throw InputError(cat("histItem: expected at least ", v.length, " elements but got ", v.nHistItem));
   if (static_cast<int64_t>(v.nHistCat) < v.length)
     throw InputError(cat("histCat: expected at least ", v.length, " elements but got ", v.nHistCat));
-  if (v.count < 0) throw InputError(cat("candidate count: expected >= 0 but got ", v.count));
+  if (v.count < 0 || v.count > kMaxRows / std::max<int64_t>(c.maxLen, 1))
+    throw InputError(cat("candidate count: expected 0 to ", kMaxRows / std::max<int64_t>(c.maxLen, 1), " but got ",
+                         v.count, "; split the candidates"));
   checkCount("items", v.nItems, v.count);
   checkCount("cats", v.nCats, v.count);
   for (int64_t t = 0; t < v.length; ++t) {

@@ -38,6 +38,9 @@ struct CandidatesView {
   size_t nItems = 0, nCats = 0;
 };
 
+// The most (sample, step) rows one call may hold: backends index them with int32.
+constexpr int64_t kMaxRows = 2147483647;
+
 // Owned copies of a batch's arrays; view() points into them.
 struct BatchData {
   int64_t B = 0, T = 0;

@@ -24,7 +24,7 @@ namespace dien {
 
 namespace {
 
-constexpr int kAbiVersion = 3;
+constexpr int kAbiVersion = 4;
 
 EngineOptions readOptions(const Napi::Value& v) {
   EngineOptions o;

@@ -102,22 +102,31 @@ Napi::Function ModelWrap::Define(Napi::Env env) {
   Napi::Function cls = DefineClass(
       env, "NativeModel",
       {InstanceMethod("stagePredict", &ModelWrap::StagePredict),
-       InstanceMethod("stageCandidates", &ModelWrap::StageCandidates), InstanceMethod("save", &ModelWrap::Save),
-       InstanceMethod("info", &ModelWrap::Info), InstanceMethod("dispose", &ModelWrap::Dispose),
-       InstanceAccessor("disposed", &ModelWrap::Disposed, nullptr)});
+       InstanceMethod("stageCandidates", &ModelWrap::StageCandidates),
+       InstanceMethod("stageSave", &ModelWrap::StageSave), InstanceMethod("info", &ModelWrap::Info),
+       InstanceMethod("dispose", &ModelWrap::Dispose), InstanceAccessor("disposed", &ModelWrap::Disposed, nullptr)});
   addonData(env).modelClass = Napi::Persistent(cls);
   return cls;
 }
+
+namespace {
+// Marks the Externals that carry an engine to the NativeModel constructor: any other
+// External (a prepared call, another addon's) is refused rather than misread.
+constexpr napi_type_tag kEngineTag = {0x3a9e5c1d7b2f4e60ull, 0x91c4d2e8a6b03f17ull};
+}  // namespace
 
 Napi::Object ModelWrap::Wrap(Napi::Env env, std::shared_ptr<Engine> engine) {
   auto* holder = new std::shared_ptr<Engine>(std::move(engine));
   auto ext = Napi::External<std::shared_ptr<Engine>>::New(env, holder,
                                                           [](Napi::Env, std::shared_ptr<Engine>* p) { delete p; });
+  NAPI_THROW_IF_FAILED(env, napi_type_tag_object(env, ext, &kEngineTag), Napi::Object());
   return addonData(env).modelClass.New({ext});
 }
 
 ModelWrap::ModelWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ModelWrap>(info) {
-  if (info.Length() != 1 || !info[0].IsExternal())
+  bool ours = false;
+  if (info.Length() != 1 || !info[0].IsExternal() ||
+      napi_check_object_type_tag(info.Env(), info[0], &kEngineTag, &ours) != napi_ok || !ours)
     throw Napi::TypeError::New(info.Env(), "NativeModel is created by loadModel() or createModel(), not with new");
   engine_ = *info[0].As<Napi::External<std::shared_ptr<Engine>>>().Data();
 }
@@ -172,10 +181,11 @@ Napi::Value ModelWrap::StageCandidates(const Napi::CallbackInfo& info) {
   });
 }
 
-Napi::Value ModelWrap::Save(const Napi::CallbackInfo& info) {
+// stageSave() -> prepared call resolving the weight file's bytes; it holds its own share
+// of the engine, so a save made before dispose() still runs.
+Napi::Value ModelWrap::StageSave(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  return guarded(
-      env, [&]() -> Napi::Value { return AsyncJob::queue(env, std::make_unique<SaveJob>(engine()), "dien.save"); });
+  return guarded(env, [&]() -> Napi::Value { return wrapCall(env, std::make_unique<SaveJob>(engine()), "dien.save"); });
 }
 
 Napi::Value ModelWrap::Info(const Napi::CallbackInfo& info) {

@@ -2,10 +2,9 @@
 //
 // stagePredict / stageCandidates copy their inputs into engine-owned memory at once, on
 // the JS thread, and return a prepared call; runCall(call) queues the work and resolves
-// a new Float32Array. The TypeScript layer stages at call time and runs from its per-model
-// queue, so JS can change or detach its arrays the moment a call returns. A call holds
-// its own share of the engine: dispose() drops the handle's share, and calls already
-// staged still finish.
+// a new Float32Array (stageSave: a Buffer of the weight file). The TypeScript layer stages at call time and runs from
+// its per-model queue, so JS can change or detach its arrays the moment a call returns. A call holds its own share of
+// the engine: dispose() drops the handle's share, and calls already staged still finish.
 #pragma once
 
 #include <napi.h>
@@ -44,7 +43,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
   std::shared_ptr<Engine> engine() const;
   Napi::Value StagePredict(const Napi::CallbackInfo& info);
   Napi::Value StageCandidates(const Napi::CallbackInfo& info);
-  Napi::Value Save(const Napi::CallbackInfo& info);
+  Napi::Value StageSave(const Napi::CallbackInfo& info);
   Napi::Value Info(const Napi::CallbackInfo& info);
   Napi::Value Dispose(const Napi::CallbackInfo& info);
   Napi::Value Disposed(const Napi::CallbackInfo& info);

@@ -59,6 +59,14 @@ TEST(json_numbers_round_trip_exactly) {
   CHECK(Json::number(36).dump() == "36");
 }
 
+TEST(json_bounds_the_number_of_values) {
+  std::string text = "[";
+  for (int i = 0; i < 300000; ++i) text += i ? ",0" : "0";
+  text += "]";
+  expectThrow<JsonError>([&] { Json::parse(text, "t"); }, "too many values");
+  CHECK(Json::parse(text, "t", 400000).items().size() == 300000);
+}
+
 TEST(json_objects_with_many_keys_parse_in_linear_time) {
   std::string text = "{";
   for (int i = 0; i < 200000; ++i) text += cat(i ? "," : "", "\"k", i, "\":", i);
@@ -259,6 +267,27 @@ TEST(non_finite_results_are_an_error_not_nan) {
     expectThrow<NonFiniteError>([&] { e->predict(b.view(), got.data(), logits); }, "sample ");
   const CandidatesView v = candidatesOf(b, 3);
   expectThrow<NonFiniteError>([&] { e->scoreCandidates(v, got.data(), false); }, "candidate ");
+}
+
+TEST(scratch_memory_is_bounded_before_it_is_allocated) {
+  // A small model whose config asks for terabytes of per-thread scratch: refused.
+  Config c = smallConfig(ModelKind::Base);
+  c.maxLen = 65536;
+  c.dItem = c.dCat = 4096;
+  EngineOptions o;
+  o.device = "cpu";
+  o.threads = 2;
+  expectThrow<ConfigError>([&] { Engine::create(c, 1, o); }, "GiB of scratch memory");
+}
+
+TEST(batches_too_large_to_index_are_refused) {
+  const Config c = smallConfig(ModelKind::Dien);
+  auto e = randomEngine(c, 1);
+  BatchView b;
+  b.batch = kMaxRows / c.maxLen + 1;
+  b.steps = c.maxLen;
+  float out[1];
+  expectThrow<InputError>([&] { e->predict(b, out, false); }, "history rows; split the batch");
 }
 
 TEST(batch_validation_names_field_index_and_value) {
