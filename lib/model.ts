@@ -81,10 +81,10 @@ export interface ModelInfo {
 const ENGINE_OPTIONS = ["threads", "device"] as const;
 const SCORE_OPTIONS = ["logits", "out", "signal"] as const;
 
-function engineOptions(opts: unknown, known: readonly string[] = ENGINE_OPTIONS): NativeEngineOptions {
+function engineOptions(opts: unknown): NativeEngineOptions {
   const out: NativeEngineOptions = {};
   if (opts !== undefined) {
-    const o = expectOptions("options", opts, known);
+    const o = expectOptions("options", opts, ENGINE_OPTIONS);
     if (o.threads !== undefined) out.threads = expectInteger("options.threads", o.threads, 0, 1024);
     if (o.device !== undefined) out.device = expectOneOf("options.device", o.device, ["auto", "cpu", "cuda"] as const);
   }
@@ -229,12 +229,8 @@ export class DienModel implements Disposable {
   /** The weights as safetensors bytes (docs/model.md §12). */
   async toBuffer(): Promise<Buffer> {
     const handle = this.#handle();
-    try {
-      const call = handle.stageSave(); // holds the engine now: a save made before dispose() still runs
-      return await this.#queue.run(() => native().runCall<Buffer>(call));
-    } catch (err) {
-      throw fromNative(err);
-    }
+    // Staged now, holding the engine: a save made before dispose() still runs.
+    return this.#enqueue<Buffer>(() => handle.stageSave(), undefined);
   }
 
   /** Writes the weight file atomically: a temp file in the same folder, fsync, rename. */
@@ -266,19 +262,22 @@ export class DienModel implements Disposable {
     this.dispose();
   }
 
-  /**
-   * Stages a call (its inputs copied now, on this thread), runs it when the model's
-   * earlier calls are done, and copies the results into `out` here, on the JS thread:
-   * nothing off this thread touches memory JS owns.
-   */
-  async #run(stage: () => NativeCall, out: Float32Array | undefined, signal: AbortSignal | undefined): Promise<Float32Array> {
-    let result: Float32Array;
+  /** Stages a call now (its inputs copied on this thread) and runs it when the model's earlier calls are done. */
+  async #enqueue<T>(stage: () => NativeCall, signal: AbortSignal | undefined): Promise<T> {
     try {
       const call = stage();
-      result = await this.#queue.run(() => native().runCall(call), signal);
+      return await this.#queue.run(() => native().runCall<T>(call), signal);
     } catch (err) {
       throw fromNative(err);
     }
+  }
+
+  /**
+   * #enqueue, then the results copied into `out` here, on the JS thread: nothing off
+   * this thread touches memory JS owns.
+   */
+  async #run(stage: () => NativeCall, out: Float32Array | undefined, signal: AbortSignal | undefined): Promise<Float32Array> {
+    const result = await this.#enqueue<Float32Array>(stage, signal);
     if (!out) return result;
     if (out.length !== result.length)
       throw new TypeError(`options.out: its buffer was detached or resized while the call ran (${out.length} elements left, ${result.length} results); the results were not written`);

@@ -61,10 +61,14 @@ ArrayMemory arrayMemory(const Napi::Value& v, napi_typedarray_type want, const c
   return m;
 }
 
+// The first `count` elements into `into`, reusing its capacity (data may be null when count is 0).
 template <typename T>
-std::vector<T> copyOf(const ArrayMemory& m, size_t count) {
+void copyInto(const ArrayMemory& m, size_t count, std::vector<T>& into) {
   const T* first = static_cast<const T*>(m.data);
-  return count > 0 ? std::vector<T>(first, first + count) : std::vector<T>();
+  if (count > 0)
+    into.assign(first, first + count);
+  else
+    into.clear();
 }
 }  // namespace
 
@@ -81,11 +85,7 @@ std::string describeJsValue(const Napi::Value& v) {
 
 void copyInt32Array(const Napi::Value& v, const std::string& field, std::vector<int32_t>& into) {
   const ArrayMemory m = arrayMemory(v, napi_int32_array, "an Int32Array", field);
-  const int32_t* first = static_cast<const int32_t*>(m.data);
-  if (m.length > 0)
-    into.assign(first, first + m.length);
-  else
-    into.clear();
+  copyInto(m, m.length, into);
 }
 
 std::vector<int32_t> copyInt32Array(const Napi::Value& v, const std::string& field) {
@@ -97,12 +97,16 @@ std::vector<int32_t> copyInt32Array(const Napi::Value& v, const std::string& fie
 std::vector<int32_t> copyInt32Prefix(const Napi::Value& v, const std::string& field, size_t count) {
   const ArrayMemory m = arrayMemory(v, napi_int32_array, "an Int32Array", field);
   if (m.length < count) throw InputError(cat(field, ": expected at least ", count, " elements but got ", m.length));
-  return copyOf<int32_t>(m, count);
+  std::vector<int32_t> out;
+  copyInto(m, count, out);
+  return out;
 }
 
 std::vector<uint8_t> copyUint8Array(const Napi::Value& v, const std::string& field) {
   const ArrayMemory m = arrayMemory(v, napi_uint8_array, "a Uint8Array or Buffer", field);
-  return copyOf<uint8_t>(m, m.length);
+  std::vector<uint8_t> out;
+  copyInto(m, m.length, out);
+  return out;
 }
 
 }  // namespace dien
