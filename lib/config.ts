@@ -109,6 +109,11 @@ export function normalizeConfig(input: unknown): ModelConfig {
   return config;
 }
 
+/** The GRU models (docs/model.md §10): the ones with an extractor, attention and an aux net. */
+export function hasGru(c: ModelConfig): boolean {
+  return !["base", "wide-deep", "pnn", "din"].includes(c.model);
+}
+
 export function hasUserField(c: ModelConfig): boolean {
   return c.userVocab > 0;
 }

@@ -1,6 +1,8 @@
 export { DienModel } from "./model";
-export type { Batch } from "./types";
-export type { Candidates, CreateOptions, Device, EngineOptions, IsaInfo, ModelInfo, ScoreOptions, UserHistory } from "./model";
+export type { Batch, TrainBatch } from "./types";
+export type { Candidates, CreateOptions, Device, EngineOptions, IsaInfo, LossAndGradients, ModelInfo, ScoreOptions, UserHistory } from "./model";
+export { Trainer } from "./trainer";
+export type { StepResult, TrainerOptions } from "./trainer";
 export { normalizeConfig } from "./config";
 export type { ConfigInput, ModelConfig, ModelName, GruCell, AttentionKind, Evolution, Activation, AuxNet } from "./config";
 export {

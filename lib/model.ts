@@ -1,11 +1,12 @@
 /** DienModel: the typed, async face of one native engine. */
 import { writeFileAtomic } from "./atomic";
-import { type ConfigInput, type ModelConfig, hasUserField, normalizeConfig } from "./config";
+import { type ConfigInput, type ModelConfig, hasGru, hasUserField, normalizeConfig } from "./config";
 import { readEnvironment } from "./environment";
 import { dienError, fromNative } from "./errors";
-import { type NativeCall, type NativeEngineOptions, type NativeModel, native } from "./native";
+import { type NativeCall, type NativeEngineOptions, type NativeGradients, type NativeModel, native } from "./native";
 import { SerialQueue } from "./queue";
-import type { Batch } from "./types";
+import { Trainer, type TrainerOptions, trainerOptions } from "./trainer";
+import type { Batch, TrainBatch } from "./types";
 import {
   checkIds,
   checkLengths,
@@ -78,10 +79,28 @@ export interface ModelInfo {
   isa: IsaInfo;
 }
 
+/** The training-mode loss of a batch and the gradient of every trainable tensor. */
+export interface LossAndGradients {
+  /** bceLoss + auxAlpha * auxLoss (docs/model.md §9). */
+  loss: number;
+  bceLoss: number;
+  auxLoss: number;
+  /** [B] training-mode logits (batch statistics in Dice and batch norm). */
+  logits: Float32Array;
+  /** Weight-file tensor name -> dense gradient (running statistics have none). */
+  gradients: Record<string, Float32Array>;
+}
+
+/** Hooks that lib/trainer.ts uses; not exported from the package. */
+export const ENQUEUE = Symbol("dien.enqueue");
+export const CHECK_TRAIN_BATCH = Symbol("dien.checkTrainBatch");
+export const FROM_HANDLE = Symbol("dien.fromHandle");
+export const RUN_QUEUED = Symbol("dien.runQueued");
+
 const ENGINE_OPTIONS = ["threads", "device"] as const;
 const SCORE_OPTIONS = ["logits", "out", "signal"] as const;
 
-function engineOptions(opts: unknown): NativeEngineOptions {
+export function engineOptions(opts: unknown): NativeEngineOptions {
   const out: NativeEngineOptions = {};
   if (opts !== undefined) {
     const o = expectOptions("options", opts, ENGINE_OPTIONS);
@@ -226,6 +245,30 @@ export class DienModel implements Disposable {
     return this.#run(() => handle.stageCandidates(histItem, histCat, histLen, userId, items, cats, logits), out, signal);
   }
 
+  /**
+   * The training-mode loss (docs/model.md §9) of a batch and the gradient of every trainable
+   * tensor, dense, named as in the weight file. Changes nothing: no weight, no running
+   * statistic; predictions after it are the same as before.
+   */
+  async lossAndGradients(batch: TrainBatch, opts?: { signal?: AbortSignal }): Promise<LossAndGradients> {
+    const handle = this.#handle();
+    const signal = opts === undefined ? undefined : expectOptions("options", opts, ["signal"]).signal;
+    const inputs = this[CHECK_TRAIN_BATCH](batch);
+    const r = await this.#enqueue<NativeGradients>(
+      () => handle.stageGradients(inputs),
+      signal === undefined ? undefined : expectAbortSignal("options.signal", signal),
+    );
+    return { loss: r.loss, bceLoss: r.bceLoss, auxLoss: r.auxLoss, logits: r.logits, gradients: r.gradients };
+  }
+
+  /**
+   * An Adam trainer (docs/model.md §9) that updates this model in place. Its steps go
+   * through this model's queue: a predict never sees half-updated weights.
+   */
+  trainer(opts?: TrainerOptions): Trainer {
+    return new Trainer(this, this.#handle().createTrainer(trainerOptions(opts)));
+  }
+
   /** The weights as safetensors bytes (docs/model.md §12). */
   async toBuffer(): Promise<Buffer> {
     const handle = this.#handle();
@@ -260,6 +303,54 @@ export class DienModel implements Disposable {
 
   [Symbol.dispose](): void {
     this.dispose();
+  }
+
+  [ENQUEUE]<T>(stage: () => NativeCall, signal?: AbortSignal): Promise<T> {
+    return this.#enqueue<T>(stage, signal);
+  }
+
+  /** Runs a task on the JS thread in this model's queue order. */
+  [RUN_QUEUED]<T>(task: () => Promise<T>): Promise<T> {
+    this.#handle();
+    return this.#queue.run(task);
+  }
+
+  static [FROM_HANDLE](handle: NativeModel): DienModel {
+    return new DienModel(handle);
+  }
+
+  /** #checkBatch plus labels and negatives: the same errors the engine would raise, before any work. */
+  [CHECK_TRAIN_BATCH](batch: TrainBatch): TrainBatch {
+    const c = this.#config;
+    const inputs: TrainBatch = { ...this.#checkBatch(batch), label: new Float32Array(0) };
+    const b = batch as unknown as Record<string, unknown>;
+    const n = inputs.targetItem.length;
+    if (n === 0) throw new RangeError("batch: a training batch needs at least one sample");
+    const label = expectFloat32Array("label", b.label);
+    expectLength("label", label, n, "one per sample");
+    for (let i = 0; i < n; i++) {
+      const y = label[i]!;
+      if (y !== 0 && y !== 1) throw new RangeError(`label[${i}]: expected 0 or 1 but got ${y}`);
+    }
+    inputs.label = label;
+    const gru = hasGru(c);
+    const needNegatives = gru && c.auxAlpha > 0;
+    if (!needNegatives) {
+      if (b.negItem !== undefined || b.negCat !== undefined)
+        throw new TypeError(`negItem: this model has no aux loss (${gru ? "auxAlpha is 0" : "no GRU"}), so negItem and negCat must be left out`);
+      return inputs;
+    }
+    if (b.negItem === undefined || b.negCat === undefined)
+      throw new TypeError(`negItem: the model's aux loss is on (auxAlpha ${c.auxAlpha}), so negItem and negCat (Int32Arrays of B x maxLen) are required`);
+    const negItem = expectInt32Array("negItem", b.negItem);
+    const negCat = expectInt32Array("negCat", b.negCat);
+    expectLength("negItem", negItem, n * c.maxLen, `batch ${n} x maxLen ${c.maxLen}`);
+    expectLength("negCat", negCat, n * c.maxLen, `batch ${n} x maxLen ${c.maxLen}`);
+    checkIds("negItem", negItem, c.itemVocab, c.maxLen);
+    checkIds("negCat", negCat, c.catVocab, c.maxLen);
+    inputs.negItem = negItem;
+    inputs.negCat = negCat;
+    return inputs;
   }
 
   /** Stages a call now (its inputs copied on this thread) and runs it when the model's earlier calls are done. */

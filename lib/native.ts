@@ -4,7 +4,7 @@
  * to fix it instead of surfacing a bare dlopen message.
  */
 import { dienError, isDienErrorCode } from "./errors";
-import type { Batch } from "./types";
+import type { Batch, TrainBatch } from "./types";
 
 export interface NativeInfo {
   backend: string;
@@ -34,9 +34,51 @@ export interface NativeModel {
   ): NativeCall;
   /** The weight file's bytes, as a prepared call (resolves a Buffer). */
   stageSave(): NativeCall;
+  /** The training-mode loss and every gradient (resolves NativeGradients). */
+  stageGradients(batch: TrainBatch): NativeCall;
+  createTrainer(options: NativeTrainerOptions): NativeTrainer;
   info(): NativeInfo;
   dispose(): void;
   readonly disposed: boolean;
+}
+
+export interface NativeTrainerOptions {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  embeddingL2: number;
+  clipNorm: number;
+  lrDecay: number;
+}
+
+export interface NativeLosses {
+  loss: number;
+  bceLoss: number;
+  auxLoss: number;
+}
+
+export interface NativeGradients extends NativeLosses {
+  logits: Float32Array;
+  gradients: Record<string, Float32Array>;
+}
+
+export interface NativeTrainerInfo extends Omit<NativeTrainerOptions, "lr"> {
+  steps: number;
+  epoch: number;
+  /** The current learning rate (baseLr after the epochs' decay). */
+  lr: number;
+  baseLr: number;
+}
+
+/** Adam state over one engine (train/trainer.h). */
+export interface NativeTrainer {
+  /** One Adam step; resolves NativeLosses & { gradNorm }. */
+  stageStep(batch: TrainBatch): NativeCall;
+  /** Weights + optimiser state as a checkpoint file's bytes (resolves a Buffer). */
+  stageSave(): NativeCall;
+  endEpoch(): void;
+  info(): NativeTrainerInfo;
 }
 
 /** Engine options as the addon takes them: the environment already applied. */
@@ -72,6 +114,8 @@ export interface NativeAddon {
   /** A path (read on a worker thread) or the file's bytes (copied now). */
   loadModel(source: string | Uint8Array, options?: NativeEngineOptions): Promise<NativeModel>;
   createModel(configJson: string, seed: number, options?: NativeEngineOptions): Promise<NativeModel>;
+  /** A checkpoint written by a trainer: the model and its trainer. */
+  resumeTrainer(path: string, options?: NativeEngineOptions): Promise<{ model: NativeModel; trainer: NativeTrainer }>;
   /** Queues a prepared call (once); resolves its results in a new array (a Buffer for stageSave). */
   runCall<T = Float32Array>(call: NativeCall): Promise<T>;
   cudaStatus(): CudaStatus;
@@ -82,7 +126,7 @@ export interface NativeAddon {
   abiVersion: number;
 }
 
-const EXPECTED_ABI = 4;
+const EXPECTED_ABI = 5;
 let cached: NativeAddon | undefined;
 
 function loadAddon(): NativeAddon {

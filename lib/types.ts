@@ -9,3 +9,15 @@ export interface Batch {
   /** Required exactly when the model has a user field. */
   user?: Int32Array;
 }
+
+/** A training batch (docs/model.md §2): a Batch with labels and, when the aux loss is on, negatives. */
+export interface TrainBatch extends Batch {
+  /** [B]: 1 for a click, 0 otherwise. */
+  label: Float32Array;
+  /**
+   * [B, maxLen]: one sampled negative behaviour per position (docs/model.md §8). Required
+   * exactly when the model has a GRU and auxAlpha > 0; must be left out otherwise.
+   */
+  negItem?: Int32Array;
+  negCat?: Int32Array;
+}

@@ -18,7 +18,13 @@
       "native/cpu/packed_weights.cpp",
       "native/cpu/recurrence.cpp",
       "native/cpu/thread_pool.cpp",
-      "native/cpu/workspace.cpp"
+      "native/cpu/workspace.cpp",
+      "native/train/backprop.cpp",
+      "native/train/head_pass.cpp",
+      "native/train/net.cpp",
+      "native/train/sample_pass.cpp",
+      "native/train/train_batch.cpp",
+      "native/train/trainer.cpp"
     ],
     "dien_cuda_sources": [
       "native/cuda/attention.cu",
@@ -44,6 +50,7 @@
       "native/napi/async_job.cpp",
       "native/napi/errors.cpp",
       "native/napi/model_wrap.cpp",
+      "native/napi/train_wrap.cpp",
       "native/napi/typed_arrays.cpp"
     ]
   }

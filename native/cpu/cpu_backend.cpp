@@ -28,9 +28,14 @@ int checkedThreads(const Config& c, const PackedWeights& pw, int threads) {
 }  // namespace
 
 CpuBackend::CpuBackend(const Config& c, const Weights& w, int threads)
-    : cfg_(c), pw_(c, w), pool_(checkedThreads(c, pw_, threads)) {
+    : cfg_(c), weights_(w), pw_(c, w), pool_(checkedThreads(c, pw_, threads)) {
   for (int i = 0; i < pool_.size(); ++i) ws_.push_back(std::make_unique<Workspace>(cfg_, pw_));
   userWs_ = std::make_unique<Workspace>(cfg_, pw_);
+}
+
+void CpuBackend::weightsChanged() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  pw_ = PackedWeights(cfg_, weights_);
 }
 
 void CpuBackend::recordStage(Workspace& ws, int n, const int32_t* const* items, const int32_t* const* cats,

@@ -29,6 +29,7 @@ class CpuBackend final : public Backend {
 
   void predict(const BatchView& b, float* logits) override;
   void scoreCandidates(const CandidatesView& v, float* logits) override;
+  void weightsChanged() override;  // repacks: the packed copies are derived from the weights
 
   const char* name() const override { return "cpu"; }
   int threads() const override { return pool_.size(); }
@@ -47,7 +48,8 @@ class CpuBackend final : public Backend {
 
  private:
   const Config cfg_;
-  const PackedWeights pw_;
+  const Weights& weights_;
+  PackedWeights pw_;
   ThreadPool pool_;
   std::vector<std::unique_ptr<Workspace>> ws_;
   std::unique_ptr<Workspace> userWs_;  // scoreCandidates: the shared user history

@@ -21,17 +21,23 @@ namespace {
 
 class CudaBackend final : public Backend {
  public:
-  CudaBackend(const Config& c, const Weights& w) : cfg_(c) {
+  CudaBackend(const Config& c, const Weights& w) : cfg_(c), weights_(w) {
     DIEN_CUDA_CHECK(cudaSetDevice(0));
     cudaDeviceProp prop{};
     DIEN_CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));
-    dw_ = std::make_unique<cuda::DeviceWeights>(c, w, prop.sharedMemPerBlockOptin);
+    sharedMem_ = prop.sharedMemPerBlockOptin;
+    dw_ = std::make_unique<cuda::DeviceWeights>(c, w, sharedMem_);
     DIEN_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
   }
   ~CudaBackend() override {
     if (stream_) cudaStreamDestroy(stream_);
   }
 
+  // A training step changed the host weights: upload them again (training runs on the CPU).
+  void weightsChanged() override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    dw_ = std::make_unique<cuda::DeviceWeights>(cfg_, weights_, sharedMem_);
+  }
   const char* name() const override { return "cuda"; }
   int threads() const override { return 1; }
 
@@ -177,6 +183,8 @@ class CudaBackend final : public Backend {
   }
 
   const Config cfg_;
+  const Weights& weights_;
+  size_t sharedMem_ = 0;
   std::unique_ptr<cuda::DeviceWeights> dw_;
   cudaStream_t stream_ = nullptr;
   cuda::DeviceBuffer ints_, X_, sRec_, GI_, Hs_, GI2_, H2s_, att_, interest_, out_;

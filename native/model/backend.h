@@ -15,6 +15,8 @@ class Backend {
   // the engine checks them and turns them into probabilities.
   virtual void predict(const BatchView& b, float* logits) = 0;
   virtual void scoreCandidates(const CandidatesView& v, float* logits) = 0;
+  // The weights were changed in place (a training step): refresh any derived copy.
+  virtual void weightsChanged() = 0;
   virtual const char* name() const = 0;
   virtual int threads() const = 0;
 };

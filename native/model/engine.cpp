@@ -35,6 +35,7 @@ void finish(float* out, int64_t n, bool logits, const char* what) {
 Engine::Engine(const Config& c, std::unique_ptr<Weights> w, const EngineOptions& opts)
     : config_(c), weights_(std::move(w)) {
   const int threads = resolveThreads(opts.threads);
+  threads_ = threads;
   const std::string& device = opts.device;
   const bool fromEnv = opts.deviceFromEnvironment;
   if (device != "auto" && device != "cpu" && device != "cuda") {
@@ -69,7 +70,10 @@ Engine::Engine(const Config& c, std::unique_ptr<Weights> w, const EngineOptions&
 }
 
 std::shared_ptr<Engine> Engine::fromSafetensors(const uint8_t* bytes, size_t size, const EngineOptions& opts) {
-  LoadedWeights lw = readSafetensors(bytes, size);
+  return fromLoaded(readSafetensors(bytes, size), opts);
+}
+
+std::shared_ptr<Engine> Engine::fromLoaded(LoadedWeights lw, const EngineOptions& opts) {
   return std::shared_ptr<Engine>(new Engine(lw.config, std::move(lw.weights), opts));
 }
 
@@ -82,16 +86,66 @@ std::shared_ptr<Engine> Engine::create(const Config& c, uint64_t seed, const Eng
 
 void Engine::predict(const BatchView& b, float* out, bool logits) {
   validateBatch(config_, b);
+  std::lock_guard<std::mutex> lock(mutex_);
   backend_->predict(b, out);
   finish(out, b.batch, logits, "sample");
 }
 
 void Engine::scoreCandidates(const CandidatesView& v, float* out, bool logits) {
   validateCandidates(config_, v);
+  std::lock_guard<std::mutex> lock(mutex_);
   backend_->scoreCandidates(v, out);
   finish(out, v.count, logits, "candidate");
 }
 
-std::vector<uint8_t> Engine::save() const { return writeSafetensors(config_, *weights_); }
+std::vector<uint8_t> Engine::save() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return writeSafetensors(config_, *weights_);
+}
+
+std::vector<uint8_t> Engine::saveWith(const CheckpointView& extras) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return writeSafetensors(config_, *weights_, &extras);
+}
+
+const train::GradLayout& Engine::gradLayout() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!backprop_) {
+    // Training threads are made on first use: a serving-only model never starts them.
+    trainPool_ = std::make_unique<ThreadPool>(threads_);
+    backprop_ = std::make_unique<train::Backprop<float>>(config_, *weights_, trainPool_.get());
+  }
+  return backprop_->gradLayout();
+}
+
+void Engine::trainingPass(const TrainBatchView& b, train::PassResult<float>& out) {
+  backprop_->run(train::Params<float>{weights_.get(), weights_->data()}, b, out);
+  auto bad = [](double v) { return !std::isfinite(v); };
+  if (bad(out.loss))
+    throw NonFiniteError(cat("training: the loss is ", out.loss, " (bce ", out.bceLoss, ", aux ", out.auxLoss,
+                             "), not a finite number; nothing was changed"));
+  for (size_t i = 0; i < out.dense.size(); ++i)
+    if (bad(out.dense[i]))
+      throw NonFiniteError(cat("training: gradient element ", i, " is ", out.dense[i], "; nothing was changed"));
+  for (const auto& t : out.tables)
+    for (const float v : t.values)
+      if (bad(v)) throw NonFiniteError(cat("training: a table gradient is ", v, "; nothing was changed"));
+}
+
+void Engine::lossAndGradients(const TrainBatchView& b, train::PassResult<float>& out) {
+  validateTrainBatch(config_, b);
+  gradLayout();
+  std::lock_guard<std::mutex> lock(mutex_);
+  trainingPass(b, out);
+}
+
+void Engine::trainStep(const TrainBatchView& b, train::PassResult<float>& out, const Update& update) {
+  validateTrainBatch(config_, b);
+  gradLayout();
+  std::lock_guard<std::mutex> lock(mutex_);
+  trainingPass(b, out);
+  update(out, backprop_->gradLayout(), *weights_);
+  backend_->weightsChanged();
+}
 
 }  // namespace dien

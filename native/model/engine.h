@@ -3,14 +3,19 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
 #include "backend.h"
 #include "batch.h"
 #include "config.h"
+#include "safetensors.h"
 #include "weights.h"
+#include "../cpu/thread_pool.h"
+#include "../train/backprop.h"
 
 namespace dien {
 
@@ -25,6 +30,7 @@ struct EngineOptions {
 class Engine {
  public:
   static std::shared_ptr<Engine> fromSafetensors(const uint8_t* bytes, size_t size, const EngineOptions& opts);
+  static std::shared_ptr<Engine> fromLoaded(LoadedWeights lw, const EngineOptions& opts);
   static std::shared_ptr<Engine> create(const Config& c, uint64_t seed, const EngineOptions& opts);
 
   const Config& config() const { return config_; }
@@ -39,10 +45,28 @@ class Engine {
   void predict(const BatchView& b, float* out, bool logits);
   void scoreCandidates(const CandidatesView& v, float* out, bool logits);
   std::vector<uint8_t> save() const;
+  // The weights plus a trainer's state (train/trainer.h), under the engine's lock.
+  std::vector<uint8_t> saveWith(const CheckpointView& extras) const;
+
+  // Training runs on the CPU whatever backend serves. lossAndGradients validates the batch
+  // and computes the training-mode loss and every gradient, changing nothing. trainStep
+  // does the same, then calls update(result, its layout, weights) and refreshes the backend, all
+  // under the engine's lock: no predict sees half-updated weights. Non-finite loss or
+  // gradients throw NonFiniteError before update runs.
+  using Update = std::function<void(const train::PassResult<float>&, const train::GradLayout&, Weights&)>;
+  void lossAndGradients(const TrainBatchView& b, train::PassResult<float>& out);
+  void trainStep(const TrainBatchView& b, train::PassResult<float>& out, const Update& update);
+  const train::GradLayout& gradLayout();
 
  private:
   Engine(const Config& c, std::unique_ptr<Weights> w, const EngineOptions& opts);
+  void trainingPass(const TrainBatchView& b, train::PassResult<float>& out);
+
+  mutable std::mutex mutex_;  // one call at a time; training writes the weights
   Config config_;
+  int threads_ = 1;
+  std::unique_ptr<ThreadPool> trainPool_;
+  std::unique_ptr<train::Backprop<float>> backprop_;
   std::unique_ptr<Weights> weights_;
   std::unique_ptr<Backend> backend_;
   std::string backendName_, reason_;

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 #include <map>
+#include <stdexcept>
 
 #include "../common/errors.h"
 
@@ -21,6 +22,28 @@ struct Entry {
   uint64_t begin = 0, end = 0;
 };
 
+// The model's tensors followed by the optimiser state of a checkpoint (safetensors.h).
+std::vector<TensorSpec> withOptimizerState(const std::vector<TensorSpec>& model) {
+  std::vector<TensorSpec> all = model;
+  for (const TensorSpec& s : model) {
+    if (!isTrainableTensor(s.kind)) continue;
+    for (const char* part : {"optimizer.m.", "optimizer.v."}) {
+      TensorSpec o = s;
+      o.name = part + s.name;
+      o.nonNegative = part[10] == 'v';
+      all.push_back(o);
+    }
+  }
+  return all;
+}
+
+// Position in `model` of its k-th trainable tensor.
+size_t trainableIndex(const std::vector<TensorSpec>& model, size_t k) {
+  for (size_t i = 0; i < model.size(); ++i)
+    if (isTrainableTensor(model[i].kind) && k-- == 0) return i;
+  throw std::logic_error("trainableIndex: out of range");
+}
+
 std::string configSummary(const Config& c) {
   return cat("model ", modelName(c.model), ", itemVocab ", c.itemVocab, ", catVocab ", c.catVocab, ", userVocab ",
              c.userVocab, ", dItem ", c.dItem, ", dCat ", c.dCat, ", dUser ", c.dUser, ", hidden ", c.hidden);
@@ -35,7 +58,7 @@ const Json& metadataString(const Json& meta, const char* key) {
 
 }  // namespace
 
-LoadedWeights readSafetensors(const uint8_t* bytes, size_t size) {
+LoadedWeights readSafetensors(const uint8_t* bytes, size_t size, CheckpointState* extras) {
   if (size < 8) throw FormatError(cat("weights: file is ", size, " bytes, too short for the 8-byte header length"));
   uint64_t headerLen = 0;
   for (int i = 7; i >= 0; --i) headerLen = (headerLen << 8) | bytes[i];
@@ -71,7 +94,13 @@ LoadedWeights readSafetensors(const uint8_t* bytes, size_t size) {
 
   // Tensor records: structure first, then membership, shape, offsets, all checked
   // against the file's size before a byte of tensor memory is allocated.
-  const std::vector<TensorSpec> specs = tensorSpecs(config);
+  const std::vector<TensorSpec> modelSpecs = tensorSpecs(config);
+  std::string trainer;
+  if (const Json* t = meta->find("trainer")) {
+    if (!t->isString()) throw FormatError("weights: __metadata__.trainer must be a string");
+    trainer = t->asString();
+  }
+  const std::vector<TensorSpec> specs = trainer.empty() ? modelSpecs : withOptimizerState(modelSpecs);
   std::map<std::string, const Json*> records;
   for (const auto& m : header.members()) {
     if (m.first == "__metadata__") continue;
@@ -141,10 +170,28 @@ LoadedWeights readSafetensors(const uint8_t* bytes, size_t size) {
 
   // The header is consistent with the file: only now allocate what the file holds.
   auto weights = std::make_unique<Weights>(config, Weights::Fill::Uninitialised);
+  const bool keepState = extras && !trainer.empty();
+  if (keepState) {
+    extras->trainer = trainer;
+    extras->m = std::make_unique<Weights>(config);
+    extras->v = std::make_unique<Weights>(config);
+  }
+  std::vector<float> skipped;
   for (size_t i = 0; i < specs.size(); ++i) {
     const TensorSpec& spec = specs[i];
     const Entry& e = entries[i];
-    float* dst = weights->at(i);
+    // Optimiser state follows the model's tensors: m then v for each trainable one.
+    float* dst = nullptr;
+    if (i < modelSpecs.size()) {
+      dst = weights->at(i);
+    } else if (keepState) {
+      const size_t k = (i - modelSpecs.size()) / 2;
+      const size_t model = trainableIndex(modelSpecs, k);
+      dst = ((i - modelSpecs.size()) % 2 == 0 ? extras->m : extras->v)->at(model);
+    } else {
+      skipped.resize(static_cast<size_t>(spec.numel()));
+      dst = skipped.data();
+    }
     std::memcpy(dst, data + e.begin, e.end - e.begin);  // little-endian hosts only (checked at build time)
     const int64_t n = spec.numel();
     for (int64_t k = 0; k < n; ++k)
@@ -161,15 +208,28 @@ LoadedWeights readSafetensors(const uint8_t* bytes, size_t size) {
   return LoadedWeights{config, std::move(weights)};
 }
 
-std::vector<uint8_t> writeSafetensors(const Config& c, const Weights& w) {
+std::vector<uint8_t> writeSafetensors(const Config& c, const Weights& w, const CheckpointView* extras) {
   Json header = Json::object();
   Json meta = Json::object();
   meta.set("format", Json::string("dien"));
   meta.set("version", Json::string("1"));
   meta.set("config", Json::string(c.toJson().dump()));
+  const bool checkpoint = extras && !extras->trainer.empty();
+  if (checkpoint) meta.set("trainer", Json::string(extras->trainer));
   header.set("__metadata__", meta);
+  const std::vector<TensorSpec> specs = checkpoint ? withOptimizerState(w.specs()) : w.specs();
+  std::vector<const float*> sources;
+  for (size_t i = 0; i < specs.size(); ++i) {
+    if (i < w.specs().size()) {
+      sources.push_back(w.at(i));
+    } else {
+      const size_t k = (i - w.specs().size()) / 2;
+      const size_t model = trainableIndex(w.specs(), k);
+      sources.push_back(((i - w.specs().size()) % 2 == 0 ? extras->m : extras->v)->at(model));
+    }
+  }
   uint64_t offset = 0;
-  for (const TensorSpec& s : w.specs()) {
+  for (const TensorSpec& s : specs) {
     Json rec = Json::object();
     rec.set("dtype", Json::string("F32"));
     Json shape = Json::array();
@@ -190,9 +250,9 @@ std::vector<uint8_t> writeSafetensors(const Config& c, const Weights& w) {
   for (int i = 0; i < 8; ++i) out[i] = static_cast<uint8_t>(len >> (8 * i));
   std::memcpy(out.data() + 8, text.data(), text.size());
   uint8_t* dst = out.data() + 8 + text.size();
-  for (size_t i = 0; i < w.specs().size(); ++i) {
-    const size_t bytes = 4 * static_cast<size_t>(w.specs()[i].numel());
-    std::memcpy(dst, w.at(i), bytes);
+  for (size_t i = 0; i < specs.size(); ++i) {
+    const size_t bytes = 4 * static_cast<size_t>(specs[i].numel());
+    std::memcpy(dst, sources[i], bytes);
     dst += bytes;
   }
   return out;

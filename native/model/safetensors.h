@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "config.h"
@@ -19,7 +20,24 @@ struct LoadedWeights {
   std::unique_ptr<Weights> weights;
 };
 
-LoadedWeights readSafetensors(const uint8_t* bytes, size_t size);
-std::vector<uint8_t> writeSafetensors(const Config& c, const Weights& w);
+// A training checkpoint is a weight file plus optimiser state: __metadata__.trainer (JSON
+// text) and, for every trainable tensor NAME, "optimizer.m.NAME" and "optimizer.v.NAME"
+// of its shape. Without __metadata__.trainer such tensors are unexpected (rejected); with
+// it, a plain load validates them like any tensor and ignores their values.
+struct CheckpointState {
+  std::string trainer;            // JSON text; empty: not a checkpoint
+  std::unique_ptr<Weights> m, v;  // Weights' layout; running statistics' slots unused (0)
+};
+
+// What a checkpoint writer adds to the weights.
+struct CheckpointView {
+  std::string trainer;
+  const Weights* m = nullptr;
+  const Weights* v = nullptr;
+};
+
+// extras: where a checkpoint's optimiser state goes (null: ignore it).
+LoadedWeights readSafetensors(const uint8_t* bytes, size_t size, CheckpointState* extras = nullptr);
+std::vector<uint8_t> writeSafetensors(const Config& c, const Weights& w, const CheckpointView* extras = nullptr);
 
 }  // namespace dien

@@ -217,4 +217,27 @@ std::vector<TensorSpec> tensorSpecs(const Config& c) {
   return specs;
 }
 
+bool isTableTensor(TensorKind k) {
+  switch (k) {
+    case TensorKind::ItemEmbedding:
+    case TensorKind::CatEmbedding:
+    case TensorKind::UserEmbedding:
+    case TensorKind::WideItem:
+    case TensorKind::WideCat:
+    case TensorKind::WideCross:
+    case TensorKind::WideUser: return true;
+    default: return false;
+  }
+}
+
+bool isTrainableTensor(TensorKind k) {
+  switch (k) {
+    case TensorKind::BnRunningMean:
+    case TensorKind::BnRunningVar:
+    case TensorKind::DiceRunningMean:
+    case TensorKind::DiceRunningVar: return false;
+    default: return true;
+  }
+}
+
 }  // namespace dien

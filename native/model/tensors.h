@@ -77,6 +77,11 @@ struct TensorSpec {
 
 std::string shapeText(const std::vector<int64_t>& shape);
 
+// Tables are indexed by id (embedding and wide tables): a batch reads a few rows of them.
+bool isTableTensor(TensorKind k);
+// Running statistics are updated by a training step, never by a gradient.
+bool isTrainableTensor(TensorKind k);
+
 // Every tensor a file for this config holds, in the canonical writing order. Allocates
 // nothing beyond the list itself, so a reader can check a header before committing memory.
 std::vector<TensorSpec> tensorSpecs(const Config& c);

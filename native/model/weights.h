@@ -31,9 +31,13 @@ class Weights {
   float* at(size_t i) { return data_.get() + offsets_[i]; }
   const float* at(size_t i) const { return data_.get() + offsets_[i]; }
   int64_t totalElements() const { return total_; }
+  // Position in specs() (throws std::logic_error when absent) and element offset of tensor i.
+  size_t indexOf(TensorKind k, int layer) const;
+  size_t offsetAt(size_t i) const { return offsets_[i]; }
+  float* data() { return data_.get(); }
+  const float* data() const { return data_.get(); }
 
  private:
-  size_t indexOf(TensorKind k, int layer) const;
 
   std::vector<TensorSpec> specs_;
   std::vector<size_t> offsets_;

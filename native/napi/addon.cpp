@@ -18,13 +18,14 @@
 #include "../model/engine.h"
 #include "async_job.h"
 #include "model_wrap.h"
+#include "train_wrap.h"
 #include "typed_arrays.h"
 
 namespace dien {
 
 namespace {
 
-constexpr int kAbiVersion = 4;
+constexpr int kAbiVersion = 5;
 
 EngineOptions readOptions(const Napi::Value& v) {
   EngineOptions o;
@@ -147,6 +148,53 @@ class CreateJob : public AsyncJob {
   std::shared_ptr<Engine> engine_;
 };
 
+// A checkpoint (train/trainer.h) read back: the model and its trainer, both from one file.
+class ResumeJob : public AsyncJob {
+ public:
+  ResumeJob(std::string path, EngineOptions opts) : path_(std::move(path)), opts_(std::move(opts)) {}
+
+ protected:
+  void run() override {
+    const std::vector<uint8_t> bytes = readFile(path_);
+    try {
+      CheckpointState state;
+      LoadedWeights lw = readSafetensors(bytes.data(), bytes.size(), &state);
+      if (state.trainer.empty())
+        throw FormatError("not a checkpoint: __metadata__ has no \"trainer\" (a weight file loads with DienModel.load)");
+      const auto engine = Engine::fromLoaded(std::move(lw), opts_);
+      trainer_ = std::make_shared<Trainer>(engine, std::move(state));
+    } catch (const CodedError& e) {
+      if (e.code != ErrorCode::BadWeights && e.code != ErrorCode::BadConfig) throw;
+      throw CodedError(e.code, cat(path_, ": ", e.what()));
+    }
+  }
+  Napi::Value result(Napi::Env env) override {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("model", ModelWrap::Wrap(env, trainer_->engine()));
+    o.Set("trainer", TrainerWrap::Wrap(env, trainer_));
+    return o;
+  }
+
+ private:
+  std::string path_;
+  EngineOptions opts_;
+  std::shared_ptr<Trainer> trainer_;
+};
+
+// resumeTrainer(path, options?) -> Promise<{ model: NativeModel, trainer: NativeTrainer }>
+Napi::Value ResumeTrainer(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    const Napi::Value source = info.Length() > 0 ? info[0] : env.Undefined();
+    EngineOptions opts = readOptions(info.Length() > 1 ? info[1] : env.Undefined());
+    if (!source.IsString()) throw TypeMismatch("path: expected a string but got " + describeJsValue(source));
+    std::string path = source.As<Napi::String>().Utf8Value();
+    if (path.empty() || path.find('\0') != std::string::npos)
+      throw InputError("path: expected a file path but got an empty string or one with a NUL character");
+    return AsyncJob::queue(env, std::make_unique<ResumeJob>(std::move(path), std::move(opts)), "dien.resume");
+  });
+}
+
 // loadModel(source: string (a path) | Uint8Array (the file's bytes, copied now), options?) -> Promise<NativeModel>
 Napi::Value LoadModel(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -254,7 +302,9 @@ Napi::Value RaiseCoded(const Napi::CallbackInfo& info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   initAddonData(env);
   exports.Set("NativeModel", ModelWrap::Define(env));
+  exports.Set("NativeTrainer", TrainerWrap::Define(env));
   exports.Set("loadModel", Napi::Function::New(env, LoadModel, "loadModel"));
+  exports.Set("resumeTrainer", Napi::Function::New(env, ResumeTrainer, "resumeTrainer"));
   exports.Set("createModel", Napi::Function::New(env, CreateModel, "createModel"));
   exports.Set("runCall", Napi::Function::New(env, RunCall, "runCall"));
   exports.Set("cudaStatus", Napi::Function::New(env, CudaStatusJs, "cudaStatus"));

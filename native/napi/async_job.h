@@ -25,6 +25,7 @@ struct EnvState {
 struct AddonData {
   std::shared_ptr<EnvState> env = std::make_shared<EnvState>();
   Napi::FunctionReference modelClass;
+  Napi::FunctionReference trainerClass;
 };
 
 // Creates this environment's AddonData and the cleanup hook that marks it closing.

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "../common/errors.h"
+#include "train_wrap.h"
 #include "typed_arrays.h"
 
 namespace dien {
@@ -103,7 +104,9 @@ Napi::Function ModelWrap::Define(Napi::Env env) {
       env, "NativeModel",
       {InstanceMethod("stagePredict", &ModelWrap::StagePredict),
        InstanceMethod("stageCandidates", &ModelWrap::StageCandidates),
-       InstanceMethod("stageSave", &ModelWrap::StageSave), InstanceMethod("info", &ModelWrap::Info),
+       InstanceMethod("stageSave", &ModelWrap::StageSave),
+       InstanceMethod("stageGradients", &ModelWrap::StageGradients),
+       InstanceMethod("createTrainer", &ModelWrap::CreateTrainer), InstanceMethod("info", &ModelWrap::Info),
        InstanceMethod("dispose", &ModelWrap::Dispose), InstanceAccessor("disposed", &ModelWrap::Disposed, nullptr)});
   addonData(env).modelClass = Napi::Persistent(cls);
   return cls;
@@ -186,6 +189,22 @@ Napi::Value ModelWrap::StageCandidates(const Napi::CallbackInfo& info) {
 Napi::Value ModelWrap::StageSave(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guarded(env, [&]() -> Napi::Value { return wrapCall(env, std::make_unique<SaveJob>(engine()), "dien.save"); });
+}
+
+// stageGradients(batch) -> prepared call resolving the training-mode loss and gradients
+Napi::Value ModelWrap::StageGradients(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    return stageGradients(env, engine(), info.Length() > 0 ? info[0] : env.Undefined());
+  });
+}
+
+// createTrainer(options) -> NativeTrainer
+Napi::Value ModelWrap::CreateTrainer(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    return createTrainer(env, engine(), info.Length() > 0 ? info[0] : env.Undefined());
+  });
 }
 
 Napi::Value ModelWrap::Info(const Napi::CallbackInfo& info) {

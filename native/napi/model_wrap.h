@@ -44,6 +44,8 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
   Napi::Value StagePredict(const Napi::CallbackInfo& info);
   Napi::Value StageCandidates(const Napi::CallbackInfo& info);
   Napi::Value StageSave(const Napi::CallbackInfo& info);
+  Napi::Value StageGradients(const Napi::CallbackInfo& info);
+  Napi::Value CreateTrainer(const Napi::CallbackInfo& info);
   Napi::Value Info(const Napi::CallbackInfo& info);
   Napi::Value Dispose(const Napi::CallbackInfo& info);
   Napi::Value Disposed(const Napi::CallbackInfo& info);

@@ -102,6 +102,13 @@ std::vector<int32_t> copyInt32Prefix(const Napi::Value& v, const std::string& fi
   return out;
 }
 
+std::vector<float> copyFloat32Array(const Napi::Value& v, const std::string& field) {
+  const ArrayMemory m = arrayMemory(v, napi_float32_array, "a Float32Array", field);
+  std::vector<float> out;
+  copyInto(m, m.length, out);
+  return out;
+}
+
 std::vector<uint8_t> copyUint8Array(const Napi::Value& v, const std::string& field) {
   const ArrayMemory m = arrayMemory(v, napi_uint8_array, "a Uint8Array or Buffer", field);
   std::vector<uint8_t> out;

@@ -65,20 +65,22 @@ DIEN_HD float gruCandidate(GruCell cell, float giN, float ghN, float r) {
 }
 
 // New state from the keep gate z, the candidate n, the old state h and the attention
-// weight a of this step (ignored by the plain GRU forms).
-DIEN_HD float evolveState(Evolution kind, float a, float z, float n, float h) {
+// weight a of this step (ignored by the plain GRU forms). Templated: training runs it in
+// float64 too (gate_grads.h holds its derivative).
+template <class S>
+DIEN_HD S evolveState(Evolution kind, S a, S z, S n, S h) {
   switch (kind) {
     case Evolution::Augru: {
-      const float u = a * (1.0f - z);
-      return (1.0f - u) * h + u * n;
+      const S u = a * (S(1) - z);
+      return (S(1) - u) * h + u * n;
     }
     case Evolution::AugruOrig: {
-      const float zz = (1.0f - a) * z;
-      return zz * h + (1.0f - zz) * n;
+      const S zz = (S(1) - a) * z;
+      return zz * h + (S(1) - zz) * n;
     }
-    case Evolution::Agru: return (1.0f - a) * h + a * n;
+    case Evolution::Agru: return (S(1) - a) * h + a * n;
     default:  // aigru and gru-att run a plain GRU step (aigru scales its input instead)
-      return (1.0f - z) * n + z * h;
+      return (S(1) - z) * n + z * h;
   }
 }
 

@@ -245,7 +245,8 @@ std::vector<double> referenceForward(const Config& c, const Weights& w, const Ba
     if (c.model == ModelKind::WideDeep) {
       int hits = 0;
       for (int t = 0; t < L; ++t) hits += b.histCat[i * b.steps + t] == b.targetCat[i];
-      logit += tensor(w, "wide.item.weight")[b.targetItem[i]] + tensor(w, "wide.cat.weight")[b.targetCat[i]] +
+      logit += static_cast<double>(tensor(w, "wide.item.weight")[b.targetItem[i]]) +
+               static_cast<double>(tensor(w, "wide.cat.weight")[b.targetCat[i]]) +
                static_cast<double>(tensor(w, "wide.cross.weight")[b.targetCat[i]]) * hits;
       if (c.hasUser()) logit += tensor(w, "wide.user.weight")[b.user[i]];
     }

@@ -158,8 +158,14 @@ class BatchNorm(nn.Module):
         self.register_buffer("running_mean", torch.zeros(width))
         self.register_buffer("running_var", torch.ones(width))
 
+    batch_stats = False  # training mode of docs/model.md §7 (set by dien_ref.train)
+
     def forward(self, x):
-        return self.weight * (x - self.running_mean) / torch.sqrt(self.running_var + self.eps) + self.bias
+        mean, var = self.running_mean, self.running_var
+        if self.batch_stats:  # biased batch statistics, gradients through them
+            mean, var = x.mean(dim=0), x.var(dim=0, unbiased=False)
+            self.last_stats = (mean.detach(), var.detach())
+        return self.weight * (x - mean) / torch.sqrt(var + self.eps) + self.bias
 
 
 class Dice(nn.Module):
@@ -170,8 +176,14 @@ class Dice(nn.Module):
         self.register_buffer("running_mean", torch.zeros(width))
         self.register_buffer("running_var", torch.ones(width))
 
+    batch_stats = False
+
     def forward(self, x):
-        p = torch.sigmoid((x - self.running_mean) / torch.sqrt(self.running_var + self.eps))
+        mean, var = self.running_mean, self.running_var
+        if self.batch_stats:
+            mean, var = x.mean(dim=0), x.var(dim=0, unbiased=False)
+            self.last_stats = (mean.detach(), var.detach())
+        p = torch.sigmoid((x - mean) / torch.sqrt(var + self.eps))
         return p * x + (1 - p) * self.alpha * x
 
 
@@ -274,6 +286,7 @@ class DienRef(nn.Module):
                 h = torch.where(mask[:, t : t + 1], (1 - z) * n + z * h, h)
                 hs.append(h)
             hs = torch.stack(hs, dim=1)
+            self.last_hs, self.last_mask = hs, mask  # for the aux loss (dien_ref.train)
             gates = (evo.weight_ih, evo.weight_hh, evo.bias_ih, evo.bias_hh)
             g = zero_state(ea, H)
             if c["evolution"] == "gru-att":

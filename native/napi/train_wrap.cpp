@@ -1,0 +1,207 @@
+#include "train_wrap.h"
+
+#include <cmath>
+#include <cstring>
+#include <utility>
+
+#include "../common/errors.h"
+#include "async_job.h"
+#include "model_wrap.h"
+#include "typed_arrays.h"
+
+namespace dien {
+
+namespace {
+
+Napi::Float32Array toFloat32Array(Napi::Env env, const float* data, size_t n) {
+  Napi::Float32Array out = Napi::Float32Array::New(env, n);
+  if (n) std::memcpy(out.Data(), data, n * sizeof(float));
+  return out;
+}
+
+Napi::Object losses(Napi::Env env, double loss, double bce, double aux) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("loss", loss);
+  o.Set("bceLoss", bce);
+  o.Set("auxLoss", aux);
+  return o;
+}
+
+class GradientsJob : public AsyncJob {
+ public:
+  GradientsJob(std::shared_ptr<Engine> e, TrainBatchData b) : engine_(std::move(e)), batch_(std::move(b)) {}
+
+ protected:
+  void run() override {
+    engine_->lossAndGradients(batch_.view(), pass_);
+    dense_ = train::denseGradients(engine_->gradLayout(), pass_);
+  }
+  Napi::Value result(Napi::Env env) override {
+    Napi::Object o = losses(env, pass_.loss, pass_.bceLoss, pass_.auxLoss);
+    o.Set("logits", toFloat32Array(env, pass_.logits.data(), pass_.logits.size()));
+    Napi::Object g = Napi::Object::New(env);
+    const auto& specs = engine_->weights().specs();
+    for (size_t i = 0; i < specs.size(); ++i)
+      if (isTrainableTensor(specs[i].kind)) g.Set(specs[i].name, toFloat32Array(env, dense_[i].data(), dense_[i].size()));
+    o.Set("gradients", g);
+    return o;
+  }
+
+ private:
+  std::shared_ptr<Engine> engine_;
+  TrainBatchData batch_;
+  train::PassResult<float> pass_;
+  std::vector<std::vector<float>> dense_;
+};
+
+class StepJob : public AsyncJob {
+ public:
+  StepJob(std::shared_ptr<Trainer> t, TrainBatchData b) : trainer_(std::move(t)), batch_(std::move(b)) {}
+
+ protected:
+  void run() override { res_ = trainer_->step(batch_.view()); }
+  Napi::Value result(Napi::Env env) override {
+    Napi::Object o = losses(env, res_.loss, res_.bceLoss, res_.auxLoss);
+    o.Set("gradNorm", res_.gradNorm);
+    return o;
+  }
+
+ private:
+  std::shared_ptr<Trainer> trainer_;
+  TrainBatchData batch_;
+  StepResult res_;
+};
+
+class TrainerSaveJob : public AsyncJob {
+ public:
+  explicit TrainerSaveJob(std::shared_ptr<Trainer> t) : trainer_(std::move(t)) {}
+
+ protected:
+  void run() override { bytes_ = trainer_->save(); }
+  Napi::Value result(Napi::Env env) override { return Napi::Buffer<uint8_t>::Copy(env, bytes_.data(), bytes_.size()); }
+
+ private:
+  std::shared_ptr<Trainer> trainer_;
+  std::vector<uint8_t> bytes_;
+};
+
+double numberOption(const Napi::Object& o, const char* key) {
+  const Napi::Value v = o.Get(key);
+  if (!v.IsNumber()) throw TypeMismatch(cat("options.", key, ": expected a number but got ", describeJsValue(v)));
+  return v.As<Napi::Number>().DoubleValue();
+}
+
+// Marks the Externals that carry a trainer to the NativeTrainer constructor.
+constexpr napi_type_tag kTrainerTag = {0x5b1f0c7e93a24d18ull, 0xe2a76c4f19d03b85ull};
+
+}  // namespace
+
+TrainBatchData copyTrainBatch(const Napi::Object& in, const Config& c) {
+  const char* const fields[] = {"targetItem", "targetCat", "histItem", "histCat", "histLen",
+                                "user",       "label",     "negItem",  "negCat"};
+  Napi::Value v[9];
+  for (int i = 0; i < 9; ++i) v[i] = in.Get(fields[i]);
+  TrainBatchData d;
+  BatchData& b = d.base;
+  copyInt32Array(v[0], "targetItem", b.targetItem);
+  copyInt32Array(v[1], "targetCat", b.targetCat);
+  copyInt32Array(v[2], "histItem", b.histItem);
+  copyInt32Array(v[3], "histCat", b.histCat);
+  copyInt32Array(v[4], "histLen", b.histLen);
+  if (c.hasUser() && !v[5].IsUndefined()) copyInt32Array(v[5], "user", b.user);
+  b.B = static_cast<int64_t>(b.targetItem.size());
+  b.T = c.maxLen;
+  d.label = copyFloat32Array(v[6], "label");
+  if (!v[7].IsUndefined()) copyInt32Array(v[7], "negItem", d.negItem);
+  if (!v[8].IsUndefined()) copyInt32Array(v[8], "negCat", d.negCat);
+  return d;
+}
+
+Napi::Value stageGradients(Napi::Env env, std::shared_ptr<Engine> engine, const Napi::Value& inputs) {
+  if (!inputs.IsObject()) throw TypeMismatch("batch: expected an object of typed arrays");
+  TrainBatchData d = copyTrainBatch(inputs.As<Napi::Object>(), engine->config());
+  return wrapCall(env, std::make_unique<GradientsJob>(std::move(engine), std::move(d)), "dien.lossAndGradients");
+}
+
+Napi::Value createTrainer(Napi::Env env, std::shared_ptr<Engine> engine, const Napi::Value& options) {
+  if (!options.IsObject()) throw TypeMismatch("options: expected an object");
+  const Napi::Object o = options.As<Napi::Object>();
+  AdamOptions a;
+  a.lr = numberOption(o, "lr");
+  a.beta1 = numberOption(o, "beta1");
+  a.beta2 = numberOption(o, "beta2");
+  a.eps = numberOption(o, "eps");
+  a.embeddingL2 = numberOption(o, "embeddingL2");
+  a.clipNorm = numberOption(o, "clipNorm");
+  a.lrDecay = numberOption(o, "lrDecay");
+  return TrainerWrap::Wrap(env, std::make_shared<Trainer>(std::move(engine), a));
+}
+
+Napi::Function TrainerWrap::Define(Napi::Env env) {
+  Napi::Function cls = DefineClass(env, "NativeTrainer",
+                                   {InstanceMethod("stageStep", &TrainerWrap::StageStep),
+                                    InstanceMethod("stageSave", &TrainerWrap::StageSave),
+                                    InstanceMethod("endEpoch", &TrainerWrap::EndEpoch),
+                                    InstanceMethod("info", &TrainerWrap::Info)});
+  addonData(env).trainerClass = Napi::Persistent(cls);
+  return cls;
+}
+
+Napi::Object TrainerWrap::Wrap(Napi::Env env, std::shared_ptr<Trainer> trainer) {
+  auto* holder = new std::shared_ptr<Trainer>(std::move(trainer));
+  auto ext = Napi::External<std::shared_ptr<Trainer>>::New(env, holder,
+                                                           [](Napi::Env, std::shared_ptr<Trainer>* p) { delete p; });
+  NAPI_THROW_IF_FAILED(env, napi_type_tag_object(env, ext, &kTrainerTag), Napi::Object());
+  return addonData(env).trainerClass.New({ext});
+}
+
+TrainerWrap::TrainerWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TrainerWrap>(info) {
+  bool ours = false;
+  if (info.Length() != 1 || !info[0].IsExternal() ||
+      napi_check_object_type_tag(info.Env(), info[0], &kTrainerTag, &ours) != napi_ok || !ours)
+    throw Napi::TypeError::New(info.Env(), "NativeTrainer is created by model.trainer() or Trainer.resume()");
+  trainer_ = *info[0].As<Napi::External<std::shared_ptr<Trainer>>>().Data();
+}
+
+// stageStep(batch) -> prepared call resolving { loss, bceLoss, auxLoss, gradNorm }
+Napi::Value TrainerWrap::StageStep(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    if (info.Length() < 1 || !info[0].IsObject()) throw TypeMismatch("batch: expected an object of typed arrays");
+    TrainBatchData d = copyTrainBatch(info[0].As<Napi::Object>(), trainer_->engine()->config());
+    return wrapCall(env, std::make_unique<StepJob>(trainer_, std::move(d)), "dien.trainStep");
+  });
+}
+
+Napi::Value TrainerWrap::StageSave(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    return wrapCall(env, std::make_unique<TrainerSaveJob>(trainer_), "dien.trainerSave");
+  });
+}
+
+Napi::Value TrainerWrap::EndEpoch(const Napi::CallbackInfo& info) {
+  trainer_->endEpoch();
+  return info.Env().Undefined();
+}
+
+Napi::Value TrainerWrap::Info(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    Napi::Object o = Napi::Object::New(env);
+    const AdamOptions& a = trainer_->options();
+    o.Set("steps", static_cast<double>(trainer_->steps()));
+    o.Set("epoch", static_cast<double>(trainer_->epoch()));
+    o.Set("lr", trainer_->lr());
+    o.Set("baseLr", a.lr);
+    o.Set("beta1", a.beta1);
+    o.Set("beta2", a.beta2);
+    o.Set("eps", a.eps);
+    o.Set("embeddingL2", a.embeddingL2);
+    o.Set("clipNorm", a.clipNorm);
+    o.Set("lrDecay", a.lrDecay);
+    return o;
+  });
+}
+
+}  // namespace dien
