@@ -12,8 +12,9 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 
-import { DienModel, paperDefaults, randomBatch } from "../lib";
+import { DienModel, paperDefaults, randomBatch, randomTrainBatch } from "../lib";
 import { flopsPerSample } from "./bench";
+import { benchTraining, trainFlops } from "./train";
 import { type EngineResult, type PlanEntry, T } from "./peer-worker";
 
 const ROOT = path.resolve(__dirname, "..", "..");
@@ -169,10 +170,66 @@ async function main(): Promise<void> {
     rows,
     ratios: Object.fromEntries(active.filter((e) => e !== "dien").map((e) => [e, Object.fromEntries(BATCHES.map((b) => [b, ratio(e, b)]))])),
   };
-  writeFileSync(path.join(RESULTS, "peers.json"), JSON.stringify(report, null, 2) + "\n");
-  writeFileSync(path.join(RESULTS, "peers.md"), markdown(report));
+  const training = await trainingPeers(python, torch, quick, peak, torchEnv, torchUnset);
+  writeFileSync(path.join(RESULTS, "peers.json"), JSON.stringify({ ...report, training }, null, 2) + "\n");
+  const md = markdown(report) + trainingMarkdown(training);
+  writeFileSync(path.join(RESULTS, "peers.md"), md);
   writeFileSync(path.join(RESULTS, "peers.svg"), chart(rows, active));
-  console.log(markdown(report));
+  console.log(md);
+}
+
+interface TrainingReport {
+  batch: number;
+  dien: { samplesPerSec: number; medianMs: number; gflops: number; fractionOfPeak: number; firstLoss: number };
+  pytorch?: { samplesPerSec: number; medianMs: number; firstLoss: number; settings: string };
+  speedup?: number;
+  skipped?: string;
+}
+
+/** One Adam step at paper defaults, B = 128, aux on: this engine and PyTorch on the same model and batches. */
+async function trainingPeers(python: string, torch: boolean, quick: boolean, peak: number, env: NodeJS.ProcessEnv, unset: string[]): Promise<TrainingReport> {
+  const B = 128;
+  const count = 4;
+  const steps = quick ? 4 : 20;
+  // benchTraining draws the same model (seed 1) and batches (seeds 500..503) as written here.
+  const model = await DienModel.create(paperDefaults(), { seed: 1 });
+  await model.save(path.join(WORK, "train-model.safetensors"));
+  const batches = Array.from({ length: count }, (_, i) => randomTrainBatch(model.config, B, 500 + i));
+  batches.forEach((b, k) => {
+    const ints = [b.targetItem, b.targetCat, b.histItem, b.histCat, b.histLen, b.user!, b.negItem!, b.negCat!];
+    const bufs = [...ints, b.label].map((p) => Buffer.from(p.buffer, p.byteOffset, p.byteLength));
+    writeFileSync(path.join(WORK, `train-batch-${k}.bin`), Buffer.concat(bufs));
+  });
+  writeFileSync(path.join(WORK, "train.json"), JSON.stringify({ batch: B, count }));
+  const firstLoss = (await model.lossAndGradients(batches[0]!)).loss;
+  model.dispose();
+  const ours = await benchTraining({ batch: B, steps, threads: 2 });
+  const report: TrainingReport = { batch: B, dien: { ...ours, fractionOfPeak: ours.gflops / peak, firstLoss } };
+  if (!torch) return { ...report, skipped: `no PyTorch for ${python}` };
+  run(python, [path.join(ROOT, "python", "bench_train_torch.py"), WORK, "2", String(steps)], env, unset);
+  const t = JSON.parse(readFileSync(path.join(WORK, "torch-train.json"), "utf8")) as { firstLoss: number; timesMs: number[]; settings: string };
+  if (!(Math.abs(t.firstLoss - firstLoss) <= 1e-4 * Math.abs(firstLoss)))
+    throw new Error(`training losses disagree: PyTorch ${t.firstLoss} vs dien ${firstLoss}`);
+  const med = median(t.timesMs);
+  return { ...report, pytorch: { samplesPerSec: (B / med) * 1000, medianMs: med, firstLoss: t.firstLoss, settings: t.settings }, speedup: med / ours.medianMs };
+}
+
+function trainingMarkdown(t: TrainingReport): string {
+  const f = trainFlops({ ...paperDefaults(), attentionHidden: [80, 40], mlpHidden: [200, 80], auxHidden: [100, 50], auxAlpha: 1 } as never, (T + 1) / 2);
+  const lines = [
+    "",
+    `## Training: one Adam step, B = ${t.batch}, aux loss on, lengths uniform in 1..${T}`,
+    "",
+    `Matmul FLOPs per sample at the mean length: forward ${(f.forward / 1e6).toFixed(2)} M, backward ${(f.backward / 1e6).toFixed(2)} M (dien also recomputes the sequence forward, ${(f.recompute / 1e6).toFixed(2)} M, rather than keeping every sample's activations).`,
+    "",
+    "| engine | samples/s | step ms (median) | useful GFLOP/s | of FMA peak | first-step loss | dien speed-up |",
+    "|---|---:|---:|---:|---:|---:|---:|",
+    `| dien | ${Math.round(t.dien.samplesPerSec).toLocaleString("en-US")} | ${t.dien.medianMs.toFixed(2)} | ${t.dien.gflops.toFixed(1)} | ${(100 * t.dien.fractionOfPeak).toFixed(1)}% | ${t.dien.firstLoss.toFixed(6)} | |`,
+  ];
+  if (t.pytorch)
+    lines.push(`| pytorch | ${Math.round(t.pytorch.samplesPerSec).toLocaleString("en-US")} | ${t.pytorch.medianMs.toFixed(2)} | | | ${t.pytorch.firstLoss.toFixed(6)} | ${t.speedup!.toFixed(1)}x |`, "", `PyTorch: ${t.pytorch.settings}.`);
+  else lines.push("", `PyTorch skipped: ${t.skipped}.`);
+  return lines.join("\n") + "\n";
 }
 
 function markdown(r: {

@@ -22,4 +22,4 @@ export {
 export type { DienErrorCode } from "./errors";
 export { cudaStatus } from "./device";
 export type { CudaStatus } from "./native";
-export { randomBatch, paperDefaults } from "./synthetic";
+export { randomBatch, randomTrainBatch, paperDefaults } from "./synthetic";

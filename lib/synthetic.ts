@@ -2,8 +2,8 @@
  * Seeded synthetic inputs: the paper-default workload of docs/performance.md for
  * `npm start`, `npm run bench` and tests. Deterministic for a seed on every platform.
  */
-import type { ConfigInput, ModelConfig } from "./config";
-import type { Batch } from "./types";
+import { type ConfigInput, type ModelConfig, hasGru } from "./config";
+import type { Batch, TrainBatch } from "./types";
 import { expectInteger, expectObject } from "./validate";
 
 /** docs/performance.md "paper defaults": E = 36, H = 36, T = 100, mlp attention, augru, dice. */
@@ -54,6 +54,28 @@ export function randomBatch(config: Pick<ModelConfig, "itemVocab" | "catVocab" |
   if (config.userVocab > 0) {
     b.user = new Int32Array(batch);
     for (let i = 0; i < batch; i++) b.user[i] = int(config.userVocab);
+  }
+  return b;
+}
+
+/**
+ * randomBatch plus random labels and, when the model's aux loss is on, uniform random
+ * negatives (benchmarks and tests; real negatives come from the data pipeline's sampler).
+ */
+export function randomTrainBatch(config: ModelConfig, batch: number, seed = 1, minLen = 1): TrainBatch {
+  const b = randomBatch(config, batch, seed, minLen) as TrainBatch;
+  const r = rng(seed ^ 0x5bd1e995);
+  const int = (n: number) => Math.floor(r() * n);
+  b.label = new Float32Array(batch);
+  for (let i = 0; i < batch; i++) b.label[i] = int(2);
+  if (hasGru(config) && config.auxAlpha > 0) {
+    const n = batch * config.maxLen;
+    b.negItem = new Int32Array(n);
+    b.negCat = new Int32Array(n);
+    for (let k = 0; k < n; k++) {
+      b.negItem[k] = int(config.itemVocab);
+      b.negCat[k] = int(config.catVocab);
+    }
   }
   return b;
 }

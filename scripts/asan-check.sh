@@ -21,4 +21,4 @@ echo "== binding suites under ASan + UBSan"
 libasan=$(gcc -print-file-name=libasan.so)
 [ -f "$libasan" ] || { echo "asan-check: gcc's libasan.so not found" >&2; exit 1; }
 LD_PRELOAD="$libasan" DIEN_ADDON_PATH="$PWD/$out/Release/dien.node" \
-  npx vitest run test/memory-safety.test.ts test/validation.test.ts test/weights.test.ts test/worker.test.ts test/scheduling.test.ts
+  npx vitest run test/memory-safety.test.ts test/validation.test.ts test/weights.test.ts test/worker.test.ts test/scheduling.test.ts test/training.test.ts

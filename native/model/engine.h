@@ -9,13 +9,13 @@
 #include <string>
 #include <vector>
 
+#include "../cpu/thread_pool.h"
+#include "../train/backprop.h"
 #include "backend.h"
 #include "batch.h"
 #include "config.h"
 #include "safetensors.h"
 #include "weights.h"
-#include "../cpu/thread_pool.h"
-#include "../train/backprop.h"
 
 namespace dien {
 

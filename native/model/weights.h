@@ -38,7 +38,6 @@ class Weights {
   const float* data() const { return data_.get(); }
 
  private:
-
   std::vector<TensorSpec> specs_;
   std::vector<size_t> offsets_;
   // index_[kind][layer] = position in specs_

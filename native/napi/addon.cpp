@@ -160,7 +160,8 @@ class ResumeJob : public AsyncJob {
       CheckpointState state;
       LoadedWeights lw = readSafetensors(bytes.data(), bytes.size(), &state);
       if (state.trainer.empty())
-        throw FormatError("not a checkpoint: __metadata__ has no \"trainer\" (a weight file loads with DienModel.load)");
+        throw FormatError(
+            "not a checkpoint: __metadata__ has no \"trainer\" (a weight file loads with DienModel.load)");
       const auto engine = Engine::fromLoaded(std::move(lw), opts_);
       trainer_ = std::make_shared<Trainer>(engine, std::move(state));
     } catch (const CodedError& e) {

@@ -104,8 +104,7 @@ Napi::Function ModelWrap::Define(Napi::Env env) {
       env, "NativeModel",
       {InstanceMethod("stagePredict", &ModelWrap::StagePredict),
        InstanceMethod("stageCandidates", &ModelWrap::StageCandidates),
-       InstanceMethod("stageSave", &ModelWrap::StageSave),
-       InstanceMethod("stageGradients", &ModelWrap::StageGradients),
+       InstanceMethod("stageSave", &ModelWrap::StageSave), InstanceMethod("stageGradients", &ModelWrap::StageGradients),
        InstanceMethod("createTrainer", &ModelWrap::CreateTrainer), InstanceMethod("info", &ModelWrap::Info),
        InstanceMethod("dispose", &ModelWrap::Dispose), InstanceAccessor("disposed", &ModelWrap::Disposed, nullptr)});
   addonData(env).modelClass = Napi::Persistent(cls);

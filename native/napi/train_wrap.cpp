@@ -42,7 +42,8 @@ class GradientsJob : public AsyncJob {
     Napi::Object g = Napi::Object::New(env);
     const auto& specs = engine_->weights().specs();
     for (size_t i = 0; i < specs.size(); ++i)
-      if (isTrainableTensor(specs[i].kind)) g.Set(specs[i].name, toFloat32Array(env, dense_[i].data(), dense_[i].size()));
+      if (isTrainableTensor(specs[i].kind))
+        g.Set(specs[i].name, toFloat32Array(env, dense_[i].data(), dense_[i].size()));
     o.Set("gradients", g);
     return o;
   }
@@ -138,11 +139,10 @@ Napi::Value createTrainer(Napi::Env env, std::shared_ptr<Engine> engine, const N
 }
 
 Napi::Function TrainerWrap::Define(Napi::Env env) {
-  Napi::Function cls = DefineClass(env, "NativeTrainer",
-                                   {InstanceMethod("stageStep", &TrainerWrap::StageStep),
-                                    InstanceMethod("stageSave", &TrainerWrap::StageSave),
-                                    InstanceMethod("endEpoch", &TrainerWrap::EndEpoch),
-                                    InstanceMethod("info", &TrainerWrap::Info)});
+  Napi::Function cls = DefineClass(
+      env, "NativeTrainer",
+      {InstanceMethod("stageStep", &TrainerWrap::StageStep), InstanceMethod("stageSave", &TrainerWrap::StageSave),
+       InstanceMethod("endEpoch", &TrainerWrap::EndEpoch), InstanceMethod("info", &TrainerWrap::Info)});
   addonData(env).trainerClass = Napi::Persistent(cls);
   return cls;
 }

@@ -3,6 +3,7 @@
 // against the independent float64 reference (reference.cpp).
 #include <cmath>
 #include <cstdio>
+#include <algorithm>
 #include <cstdlib>
 #include <random>
 
@@ -38,8 +39,7 @@ TrainCase trainBatch(const Config& c, int64_t B, uint64_t seed) {
 
 std::vector<double> toDouble(const Weights& w) { return std::vector<double>(w.data(), w.data() + w.totalElements()); }
 
-double lossAt(const Config& c, const Weights& w, std::vector<double>& values, const TrainBatchView& b) {
-  train::Backprop<double> bp(c, w, nullptr);
+double lossAt(train::Backprop<double>& bp, const Weights& w, std::vector<double>& values, const TrainBatchView& b) {
   train::PassResult<double> r;
   bp.run(train::Params<double>{&w, values.data()}, b, r);
   return r.loss;
@@ -62,8 +62,14 @@ std::vector<int64_t> probes(const TensorSpec& s, const std::vector<double>& grad
 TEST(training_gradients_match_finite_differences_in_float64) {
   int checked = 0;
   for (auto& [name, cfg] : variants()) {
+    // Narrow layers and short histories keep the thousands of finite-difference passes quick
+    // (the float32 test below runs every variant at full width).
     Config c = cfg;
-    c.maxLen = 6;  // short histories keep finite differences quick
+    c.maxLen = 6;
+    c.hidden = std::min(c.hidden, 12);
+    if (c.mlpHidden == std::vector<int>{200, 80}) c.mlpHidden = {12, 6};
+    if (c.attentionHidden == std::vector<int>{80, 40}) c.attentionHidden = {10, 6};
+    if (c.auxHidden == std::vector<int>{100, 50}) c.auxHidden = {10, 6};
     Weights w(c);
     randomizeWeights(w, 7);
     const TrainCase tc = trainBatch(c, 5, 11);
@@ -88,9 +94,9 @@ TEST(training_gradients_match_finite_differences_in_float64) {
         const size_t at = w.offsetAt(i) + static_cast<size_t>(k);
         const double keep = values[at], h = 1e-5 * std::max(1.0, std::fabs(keep));
         values[at] = keep + h;
-        const double up = lossAt(c, w, values, b);
+        const double up = lossAt(bp, w, values, b);
         values[at] = keep - h;
-        const double down = lossAt(c, w, values, b);
+        const double down = lossAt(bp, w, values, b);
         values[at] = keep;
         const double fd = (up - down) / (2 * h), g = grads[i][static_cast<size_t>(k)];
         num += (fd - g) * (fd - g);
@@ -99,7 +105,8 @@ TEST(training_gradients_match_finite_differences_in_float64) {
       // Below 1e-4 the loss's rounding (~1e-16 / h) dominates a difference quotient: there
       // the bound is absolute, still far below any real error in a gradient that small.
       const double rel = std::sqrt(num) / std::max(std::sqrt(den), 1e-4);
-      if (std::getenv("DIEN_TEST_VERBOSE")) std::printf("  %s %s: %.3g (|g| %.3g)\n", name.c_str(), s.name.c_str(), rel, std::sqrt(den));
+      if (std::getenv("DIEN_TEST_VERBOSE"))
+        std::printf("  %s %s: %.3g (|g| %.3g)\n", name.c_str(), s.name.c_str(), rel, std::sqrt(den));
       CHECK_MSG(rel <= 1e-6, cat(name, ": ", s.name, " gradient differs from finite differences by ", rel));
       ++checked;
     }

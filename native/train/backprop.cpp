@@ -28,8 +28,8 @@ struct Backprop<S>::State {
   std::vector<std::vector<S>> chunkGrads;
   std::vector<S> x, dx, dHist, dNeg, dTarget, dUser, dLogit;
   std::vector<double> auxPer;
-  std::vector<int> tableOf;                 // spec index -> position in out.tables, or -1
-  std::vector<std::vector<int32_t>> slot;   // per table: row -> position in its rows, or -1
+  std::vector<int> tableOf;                // spec index -> position in out.tables, or -1
+  std::vector<std::vector<int32_t>> slot;  // per table: row -> position in its rows, or -1
 
   State(const Config& cfg, const Weights& w, ThreadPool* p) : c(cfg), layout(&w), gl(w), pool(p) {}
 
@@ -44,8 +44,7 @@ struct Backprop<S>::State {
 };
 
 template <class S>
-Backprop<S>::Backprop(const Config& c, const Weights& layout, ThreadPool* pool)
-    : s_(new State(c, layout, pool)) {}
+Backprop<S>::Backprop(const Config& c, const Weights& layout, ThreadPool* pool) : s_(new State(c, layout, pool)) {}
 
 template <class S>
 Backprop<S>::~Backprop() = default;

@@ -37,10 +37,10 @@ struct BatchStats {
 template <class S>
 struct PassResult {
   double loss = 0, bceLoss = 0, auxLoss = 0;
-  std::vector<S> logits;              // [B], training mode
-  std::vector<S> dense;               // GradLayout order
-  std::vector<TableGrad<S>> tables;   // one per table tensor of the model
-  std::vector<BatchStats<S>> stats;   // for the running-statistics update of a step
+  std::vector<S> logits;             // [B], training mode
+  std::vector<S> dense;              // GradLayout order
+  std::vector<TableGrad<S>> tables;  // one per table tensor of the model
+  std::vector<BatchStats<S>> stats;  // for the running-statistics update of a step
 };
 
 // Every trainable tensor's gradient as a dense array, in spec order (empty for running

@@ -82,7 +82,8 @@ void addRows(int m, int n, const S* a, int lda, S* out) {
 template <class S, class Src>
 void transpose(const Src* src, int rows, int cols, S* dst) {
   for (int r = 0; r < rows; ++r)
-    for (int c = 0; c < cols; ++c) dst[static_cast<size_t>(c) * rows + r] = static_cast<S>(src[static_cast<size_t>(r) * cols + c]);
+    for (int c = 0; c < cols; ++c)
+      dst[static_cast<size_t>(c) * rows + r] = static_cast<S>(src[static_cast<size_t>(r) * cols + c]);
 }
 
 template <class S>

@@ -17,9 +17,9 @@ namespace train {
 template <class S>
 struct GruCache {
   int H = 0;
-  std::vector<S> xin;                 // [T, in]: the input actually read (aigru: a_t h_t)
-  std::vector<S> gi, gh;              // [T, 3H]: W_ih x + b_ih; W_hh h + b_hh (reset-before: n part on r o h)
-  std::vector<S> r, z, n, out, rh;    // [T, H]; rh = r o h_prev (reset-before)
+  std::vector<S> xin;                         // [T, in]: the input actually read (aigru: a_t h_t)
+  std::vector<S> gi, gh;                      // [T, 3H]: W_ih x + b_ih; W_hh h + b_hh (reset-before: n part on r o h)
+  std::vector<S> r, z, n, out, rh;            // [T, H]; rh = r o h_prev (reset-before)
   std::vector<S> dgi, dgh, dx, dh, dhp, drh;  // backward
   void reserve(int T, int in, int H_) {
     H = H_;

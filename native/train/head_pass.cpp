@@ -111,8 +111,8 @@ void headForward(const Net<S>& net, int B, const S* x, HeadWork<S>& w, S* logits
     const size_t n = static_cast<size_t>(B) * L.out;
     switch (net.c.activation) {
       case Activation::Dice: {
-        batchStats(B, L.out, pre, static_cast<S>(net.c.diceEps), w.mean[l].data(), w.var[l].data(),
-                   w.invStd[l].data(), w.xhat[l].data());
+        batchStats(B, L.out, pre, static_cast<S>(net.c.diceEps), w.mean[l].data(), w.var[l].data(), w.invStd[l].data(),
+                   w.xhat[l].data());
         const S* alpha = net.actParam[l];
         for (size_t i = 0; i < n; ++i) {
           const S p = Act<S>::sigmoid(w.xhat[l][i]);
@@ -204,8 +204,7 @@ template struct HeadWork<double>;
 template void headForward(const Net<float>&, int, const float*, HeadWork<float>&, float*);
 template void headForward(const Net<double>&, int, const double*, HeadWork<double>&, double*);
 template void headBackward(const Net<float>&, int, HeadWork<float>&, const float*, float*, float*);
-template void headBackward(const Net<double>&, int, HeadWork<double>&, const double*, double*,
-                           double*);
+template void headBackward(const Net<double>&, int, HeadWork<double>&, const double*, double*, double*);
 
 }  // namespace train
 }  // namespace dien

@@ -13,8 +13,7 @@ size_t gradOffset(const GradLayout& gl, TensorKind k, int layer = 0) {
 }
 
 template <class S>
-Layer<S> makeLayer(const Params<S>& p, const GradLayout& gl, TensorKind wk, TensorKind bk, int layer, int in,
-                   int out) {
+Layer<S> makeLayer(const Params<S>& p, const GradLayout& gl, TensorKind wk, TensorKind bk, int layer, int in, int out) {
   Layer<S> l;
   l.in = in;
   l.out = out;

@@ -17,7 +17,7 @@ struct Layer {
   int in = 0, out = 0;
   const S* w = nullptr;  // [out, in]
   const S* b = nullptr;
-  std::vector<S> wt;  // [in, out]: forward products read rows of it
+  std::vector<S> wt;      // [in, out]: forward products read rows of it
   size_t gw = 0, gb = 0;  // offsets of dW, db in the dense gradient buffer
 };
 
@@ -47,7 +47,7 @@ struct Net {
   // output network
   const S *bnGamma = nullptr, *bnBeta = nullptr;
   size_t gBnGamma = 0, gBnBeta = 0;
-  std::vector<Layer<S>> mlp;  // hidden layers, then mlp.out
+  std::vector<Layer<S>> mlp;       // hidden layers, then mlp.out
   std::vector<const S*> actParam;  // dice alpha or prelu slope per hidden layer
   std::vector<size_t> gActParam;
   const S *wideItem = nullptr, *wideCat = nullptr, *wideCross = nullptr, *wideUser = nullptr;

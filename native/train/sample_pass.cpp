@@ -262,7 +262,8 @@ void sampleForward(const Net<S>& net, const SampleInput& in, SampleWork<S>& w, S
     } else {
       attentionForward(net, w.ext.out.data(), H, L, w);
       gruForward(net.evo, c.gruCell, c.evolution, L, w.ext.out.data(), H, w.att.data(), w.evo);
-      if (L > 0) std::copy(w.evo.out.begin() + static_cast<size_t>(L - 1) * H, w.evo.out.begin() + L * H, w.interest.begin());
+      if (L > 0)
+        std::copy(w.evo.out.begin() + static_cast<size_t>(L - 1) * H, w.evo.out.begin() + L * H, w.interest.begin());
     }
   } else if (c.model == ModelKind::Din) {
     attentionForward(net, w.X.data(), E, L, w);

@@ -51,8 +51,8 @@ void validateTrainBatch(const Config& c, const TrainBatchView& v) {
       throw InputError(cat("negItem[", k / b.steps, ", ", k % b.steps, "]: id ", v.negItem[k], " is outside [0, ",
                            c.itemVocab, ")"));
     if (v.negCat[k] < 0 || v.negCat[k] >= c.catVocab)
-      throw InputError(cat("negCat[", k / b.steps, ", ", k % b.steps, "]: id ", v.negCat[k], " is outside [0, ",
-                           c.catVocab, ")"));
+      throw InputError(
+          cat("negCat[", k / b.steps, ", ", k % b.steps, "]: id ", v.negCat[k], " is outside [0, ", c.catVocab, ")"));
   }
 }
 

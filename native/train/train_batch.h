@@ -11,7 +11,7 @@ namespace dien {
 
 struct TrainBatchView {
   BatchView base;
-  const float* label = nullptr;  // [B], 0 or 1
+  const float* label = nullptr;      // [B], 0 or 1
   const int32_t* negItem = nullptr;  // [B, T]; required when auxAlpha > 0 on a GRU model
   const int32_t* negCat = nullptr;
   size_t nLabel = 0, nNegItem = 0, nNegCat = 0;

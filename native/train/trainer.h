@@ -36,7 +36,7 @@ class Trainer {
   // One Adam step on a validated-here batch. A batch that fails validation, or whose
   // loss or gradient is not finite, changes nothing.
   StepResult step(const TrainBatchView& b);
-  void endEpoch();  // lr *= lrDecay
+  void endEpoch();                    // lr *= lrDecay
   std::vector<uint8_t> save() const;  // weights + optimiser state
 
   const std::shared_ptr<Engine>& engine() const { return engine_; }
