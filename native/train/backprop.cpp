@@ -164,13 +164,15 @@ void Backprop<S>::run(const Params<S>& params, const TrainBatchView& tb, PassRes
         st.slot.emplace_back(static_cast<size_t>(specs[i].shape[0]), -1);
       }
   }
-  out.tables.clear();
-  for (size_t i = 0; i < specs.size(); ++i)
+  // Reused between calls: a step's table rows are gathered without reallocating.
+  out.tables.resize(st.slot.size());
+  for (size_t i = 0, t = 0; i < specs.size(); ++i)
     if (st.tableOf[i] >= 0) {
-      TableGrad<S> t;
-      t.kind = specs[i].kind;
-      t.width = static_cast<int>(specs[i].shape[1]);
-      out.tables.push_back(std::move(t));
+      TableGrad<S>& g = out.tables[t++];
+      g.kind = specs[i].kind;
+      g.width = static_cast<int>(specs[i].shape[1]);
+      g.rows.clear();
+      g.values.clear();
     }
   auto tableIndex = [&](TensorKind k) { return st.tableOf[st.layout->indexOf(k, 0)]; };
   auto add = [&](int table, int32_t row, const S* g) {

@@ -65,6 +65,7 @@ void gruForward(const GruParams<S>& g, GruCell cell, Evolution mix, int L, const
     const S a = att ? att[t] : S(0);
     if (cell == GruCell::ResetAfter) {
       gemmNN(1, 3 * H, H, hp, H, g.whhT.data(), 3 * H, gh, 3 * H, g.bhh, false);
+#pragma omp simd
       for (int c = 0; c < H; ++c) {
         r[c] = Act<S>::sigmoid(gi[c] + gh[c]);
         z[c] = Act<S>::sigmoid(gi[H + c] + gh[H + c]);
@@ -73,14 +74,17 @@ void gruForward(const GruParams<S>& g, GruCell cell, Evolution mix, int L, const
     } else {
       S* rh = k.rh.data() + static_cast<size_t>(t) * H;
       gemmNN(1, 2 * H, H, hp, H, g.whhT.data(), 3 * H, gh, 3 * H, g.bhh, false);
+#pragma omp simd
       for (int c = 0; c < H; ++c) {
         r[c] = Act<S>::sigmoid(gi[c] + gh[c]);
         z[c] = Act<S>::sigmoid(gi[H + c] + gh[H + c]);
         rh[c] = r[c] * hp[c];
       }
       gemmNN(1, H, H, rh, H, g.whhT.data() + 2 * H, 3 * H, gh + 2 * H, 3 * H, g.bhh + 2 * H, false);
+#pragma omp simd
       for (int c = 0; c < H; ++c) n[c] = Act<S>::tanh(gi[2 * H + c] + gh[2 * H + c]);
     }
+#pragma omp simd
     for (int c = 0; c < H; ++c) h[c] = evolveState(mix, a, z[c], n[c], hp[c]);
   }
 }
@@ -112,6 +116,7 @@ void gruBackward(const GruParams<S>& g, GruCell cell, Evolution mix, int L, cons
     S* dgh = k.dgh.data() + static_cast<size_t>(t) * 3 * H;
     const S a = att ? att[t] : S(0);
     S da = 0;
+#pragma omp simd reduction(+ : da)
     for (int c = 0; c < H; ++c) {
       const S hc = hp ? hp[c] : S(0);
       const MixGrad<S> m = evolveStateGrad(mix, a, z[c], n[c], hc, dh[c]);
@@ -128,6 +133,7 @@ void gruBackward(const GruParams<S>& g, GruCell cell, Evolution mix, int L, cons
       S* drh = k.drh.data();
       gemmNN(1, H, H, dgh + 2 * H, 3 * H, g.whh + static_cast<size_t>(2) * H * H, H, drh, H,
              static_cast<const S*>(nullptr), false);
+#pragma omp simd
       for (int c = 0; c < H; ++c) {
         const S hc = hp ? hp[c] : S(0);
         const S dPreR = drh[c] * hc * sigmoidGrad(r[c]);

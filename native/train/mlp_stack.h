@@ -29,11 +29,13 @@ struct StackWork {
   const S* scores() const { return out.back().data(); }
 };
 
+// from = 1: layer 0's activated output is already in w.out[0] (a split first layer).
 template <class S>
-void stackForward(const std::vector<Layer<S>>& layers, int rows, const S* in, int ldIn, StackWork<S>& w) {
-  const S* x = in;
-  int ld = ldIn;
-  for (size_t l = 0; l < layers.size(); ++l) {
+void stackForward(const std::vector<Layer<S>>& layers, int rows, const S* in, int ldIn, StackWork<S>& w,
+                  size_t from = 0) {
+  const S* x = from ? w.out[from - 1].data() : in;
+  int ld = from ? layers[from - 1].out : ldIn;
+  for (size_t l = from; l < layers.size(); ++l) {
     const Layer<S>& L = layers[l];
     S* y = w.out[l].data();
     gemmNN(rows, L.out, L.in, x, ld, L.wt.data(), L.out, y, L.out, L.b, false);
@@ -47,20 +49,21 @@ void stackForward(const std::vector<Layer<S>>& layers, int rows, const S* in, in
   }
 }
 
-// dScore: [rows] gradient at the scores. Adds the layers' gradients into grad (the dense
-// buffer) and, when dIn is given, writes the gradient at the input rows ([rows, in0]).
+// dScore: [rows] gradient at the scores. Adds the gradients of layers stop.. into grad (the
+// dense buffer) and, when dIn is given, writes the gradient at the input of layer stop:
+// stop = 0, the input rows ([rows, in0]); stop = 1, layer 0's pre-activation ([rows, out0]).
 template <class S>
 void stackBackward(const std::vector<Layer<S>>& layers, int rows, const S* in, int ldIn, StackWork<S>& w,
-                   const S* dScore, S* grad, S* dIn) {
+                   const S* dScore, S* grad, S* dIn, size_t stop = 0) {
   const S* d = dScore;
-  for (size_t l = layers.size(); l-- > 0;) {
+  for (size_t l = layers.size(); l-- > stop;) {
     const Layer<S>& L = layers[l];
     const S* x = l ? w.out[l - 1].data() : in;
     const int ldx = l ? layers[l - 1].out : ldIn;
     gemmTN(rows, L.out, L.in, d, L.out, x, ldx, grad + L.gw, L.in);
     addRows(rows, L.out, d, L.out, grad + L.gb);
-    if (l == 0 && !dIn) break;
-    S* dx = l == 0 ? dIn : (d == w.d0.data() ? w.d1.data() : w.d0.data());
+    if (l == stop && !dIn) break;
+    S* dx = l == stop ? dIn : (d == w.d0.data() ? w.d1.data() : w.d0.data());
     gemmNN(rows, L.in, L.out, d, L.out, L.w, L.in, dx, L.in, static_cast<const S*>(nullptr), false);
     if (l) {
       const size_t n = static_cast<size_t>(rows) * L.in;

@@ -60,6 +60,30 @@ GruParams<S> makeGru(const Params<S>& p, const GradLayout& gl, TensorKind wih, T
   return g;
 }
 
+template <class S>
+SplitFirstLayer<S> splitFirst(const Layer<S>& l) {
+  SplitFirstLayer<S> s;
+  s.kw = l.in / 4;
+  s.out = l.out;
+  const int kw = s.kw, out = s.out;
+  s.wq.resize(static_cast<size_t>(out) * kw);
+  s.wk.resize(static_cast<size_t>(out) * kw);
+  std::vector<S> wd(static_cast<size_t>(out) * kw);
+  for (int o = 0; o < out; ++o)
+    for (int j = 0; j < kw; ++j) {
+      const S* row = l.w + static_cast<size_t>(o) * 4 * kw;
+      const size_t i = static_cast<size_t>(o) * kw + j;
+      s.wq[i] = row[j] + row[2 * kw + j];
+      s.wk[i] = row[kw + j] - row[2 * kw + j];
+      wd[i] = row[3 * kw + j];
+    }
+  for (auto* t : {&s.wqT, &s.wkT, &s.wdT}) t->resize(static_cast<size_t>(out) * kw);
+  transpose(s.wq.data(), out, kw, s.wqT.data());
+  transpose(s.wk.data(), out, kw, s.wkT.data());
+  transpose(wd.data(), out, kw, s.wdT.data());
+  return s;
+}
+
 }  // namespace
 
 template <class S>
@@ -87,6 +111,7 @@ Net<S>::Net(const Config& cfg, const Params<S>& p, const GradLayout& gl) : c(cfg
     if (c.hasAuxTensors()) aux = makeStack(p, gl, K::AuxWeight, K::AuxBias, H + E, c.auxHidden);
   }
   if (c.model == ModelKind::Din) scorer = makeStack(p, gl, K::DinMlpWeight, K::DinMlpBias, 4 * E, c.attentionHidden);
+  if (!scorer.empty()) split = splitFirst(scorer[0]);
   if (c.mlpBn) {
     bnGamma = p.get(K::BnWeight);
     bnBeta = p.get(K::BnBias);

@@ -21,6 +21,16 @@ struct Layer {
   size_t gw = 0, gb = 0;  // offsets of dW, db in the dense gradient buffer
 };
 
+// The first scorer layer on [q, k, q - k, q o k] (W0 = [Wa Wb Wc Wd], each [out, kw])
+// split as (Wa + Wc) q + (Wb - Wc) k + Wd (q o k): the q term is one product per sample
+// and each history row costs 2 kw x out instead of 4 kw x out (model/derived.h, inference).
+template <class S>
+struct SplitFirstLayer {
+  int kw = 0, out = 0;
+  std::vector<S> wq, wk;         // [out, kw]: Wa + Wc, Wb - Wc
+  std::vector<S> wqT, wkT, wdT;  // [kw, out]
+};
+
 template <class S>
 struct GruParams {
   int in = 0, H = 0;
@@ -42,6 +52,7 @@ struct Net {
   const S* querySlope = nullptr;
   size_t gQuerySlope = 0;
   std::vector<Layer<S>> scorer;  // attention.mlp or din.mlp
+  SplitFirstLayer<S> split;      // scorer[0], split
   std::vector<Layer<S>> aux;     // aux.layers (mlp aux net)
   bool auxOn = false;
   // output network

@@ -43,17 +43,23 @@ void attentionForward(const Net<S>& net, const S* keys, int kw, int L, SampleWor
     } else {
       std::copy(w.ea.begin(), w.ea.begin() + kw, q);
     }
+    // First layer, split (net.h): c0 = (Wa + Wc) q + b0 once, then (Wb - Wc) k + Wd (q o k) per row.
+    const SplitFirstLayer<S>& sp = net.split;
+    gemmNN(1, sp.out, kw, q, kw, sp.wqT.data(), sp.out, w.c0.data(), sp.out, net.scorer[0].b, false);
     for (int t = 0; t < L; ++t) {
       const S* k = keys + static_cast<size_t>(t) * kw;
-      S* v = w.V.data() + static_cast<size_t>(t) * 4 * kw;
-      for (int j = 0; j < kw; ++j) {
-        v[j] = q[j];
-        v[kw + j] = k[j];
-        v[2 * kw + j] = q[j] - k[j];
-        v[3 * kw + j] = q[j] * k[j];
-      }
+      S* qk = w.QK.data() + static_cast<size_t>(t) * kw;
+      for (int j = 0; j < kw; ++j) qk[j] = q[j] * k[j];
     }
-    stackForward(net.scorer, L, w.V.data(), 4 * kw, w.scorer);
+    S* z0 = w.scorer.out[0].data();
+    gemmNN(L, sp.out, kw, keys, kw, sp.wkT.data(), sp.out, z0, sp.out, w.c0.data(), false);
+    gemmNN(L, sp.out, kw, w.QK.data(), kw, sp.wdT.data(), sp.out, z0, sp.out, static_cast<const S*>(nullptr), true);
+    if (net.scorer.size() > 1) {
+      const size_t n = static_cast<size_t>(L) * sp.out;
+#pragma omp simd
+      for (size_t i = 0; i < n; ++i) z0[i] = Act<S>::sigmoid(z0[i]);
+      stackForward(net.scorer, L, static_cast<const S*>(nullptr), 0, w.scorer, 1);
+    }
     std::copy(w.scorer.scores(), w.scorer.scores() + L, scores);
   }
   S mx = scores[0];
@@ -85,17 +91,47 @@ void attentionBackward(const Net<S>& net, const S* keys, int kw, int L, SampleWo
     gemmNN(1, E, kw, dv, kw, net.bilinear, E, w.dea.data(), E, static_cast<const S*>(nullptr), true);
     return;
   }
-  stackBackward(net.scorer, L, w.V.data(), 4 * kw, w.scorer, dScore, grad, w.dV.data());
-  S* dq = w.dq.data();
+  // Back to layer 0's pre-activation, then through the split first layer by hand.
+  const SplitFirstLayer<S>& sp = net.split;
+  const int out0 = sp.out;
+  const S* dPre = dScore;  // a single-layer scorer: the score is layer 0's output
+  if (net.scorer.size() > 1) {
+    stackBackward(net.scorer, L, static_cast<const S*>(nullptr), 0, w.scorer, dScore, grad, w.dV.data(), 1);
+    dPre = w.dV.data();
+  }
+  const Layer<S>& first = net.scorer[0];
+  S* dW0 = grad + first.gw;  // [out0, 4 kw] = [dWa dWb dWc dWd]
+  S* s0 = w.c0.data();       // sum over rows of dPre
+  std::fill(s0, s0 + out0, S(0));
+  addRows(L, out0, dPre, out0, s0);
+  addRows(1, out0, s0, out0, grad + first.gb);
+  S* gk = w.G.data();  // dPre^T K
+  std::fill(gk, gk + static_cast<size_t>(out0) * kw, S(0));
+  gemmTN(L, out0, kw, dPre, out0, keys, kw, gk, kw);
+  gemmTN(L, out0, kw, dPre, out0, w.QK.data(), kw, dW0 + 3 * kw, 4 * kw);
   const S* q = w.q.data();
-  std::fill(dq, dq + kw, S(0));
+  for (int o = 0; o < out0; ++o) {
+    S* row = dW0 + static_cast<size_t>(o) * 4 * kw;
+    const S* g = gk + static_cast<size_t>(o) * kw;
+    for (int j = 0; j < kw; ++j) {
+      row[j] += s0[o] * q[j];
+      row[kw + j] += g[j];
+      row[2 * kw + j] += s0[o] * q[j] - g[j];
+    }
+  }
+  // dk = (Wb - Wc)^T dPre + q o (Wd^T dPre); dq = (Wa + Wc)^T s0 + sum_t k_t o (Wd^T dPre_t)
+  S* td = w.dV.data() + static_cast<size_t>(L) * out0;  // [L, kw] after dPre
+  gemmNN(L, kw, out0, dPre, out0, sp.wk.data(), kw, dKeys, kw, static_cast<const S*>(nullptr), false);
+  gemmNN(L, kw, out0, dPre, out0, first.w + 3 * kw, 4 * kw, td, kw, static_cast<const S*>(nullptr), false);
+  S* dq = w.dq.data();
+  gemmNN(1, kw, out0, s0, out0, sp.wq.data(), kw, dq, kw, static_cast<const S*>(nullptr), false);
   for (int t = 0; t < L; ++t) {
     const S* k = keys + static_cast<size_t>(t) * kw;
-    const S* dv = w.dV.data() + static_cast<size_t>(t) * 4 * kw;
+    const S* tt = td + static_cast<size_t>(t) * kw;
     S* dk = dKeys + static_cast<size_t>(t) * kw;
     for (int j = 0; j < kw; ++j) {
-      dq[j] += dv[j] + dv[2 * kw + j] + dv[3 * kw + j] * k[j];
-      dk[j] = dv[kw + j] - dv[2 * kw + j] + dv[3 * kw + j] * q[j];
+      dk[j] += q[j] * tt[j];
+      dq[j] += k[j] * tt[j];
     }
   }
   if (!net.c.hasGru()) {  // din: the query is e_a itself
@@ -215,7 +251,9 @@ SampleWork<S>::SampleWork(const Net<S>& net, int T_) : T(T_) {
   scores.resize(t);
   att.resize(t);
   interest.resize(std::max(net.c.interestWidth(), 1));
-  V.resize(t * 4 * kw);
+  QK.resize(t * std::max(kw, 1));
+  c0.resize(net.scorer.empty() ? 1 : static_cast<size_t>(net.split.out));
+  G.resize(net.scorer.empty() ? 1 : static_cast<size_t>(net.split.out) * kw);
   if (net.c.hasGru()) {
     ext.reserve(T, E, H);
     evo.reserve(T, H, H);
@@ -230,7 +268,8 @@ SampleWork<S>::SampleWork(const Net<S>& net, int T_) : T(T_) {
   dHs.resize(t * std::max(H, 1));
   dG.resize(t * std::max(H, 1));
   dKeys.resize(t * std::max(kw, 1));
-  dV.resize(t * 4 * kw);
+  // layer 0's pre-activation gradient, then Wd^T of it
+  dV.resize(t * (net.scorer.empty() ? 1 : static_cast<size_t>(net.split.out) + kw));
   dAtt.resize(t);
   dq.resize(std::max({kw, E, 1}));
   dInterest.resize(interest.size());

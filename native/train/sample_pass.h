@@ -31,7 +31,7 @@ template <class S>
 struct SampleWork {
   int T = 0;
   // forward
-  std::vector<S> X, NX, ea, ue, s, qpre, q, v, scores, att, interest, V;
+  std::vector<S> X, NX, ea, ue, s, qpre, q, v, scores, att, interest, QK, c0, G;
   GruCache<S> ext, evo;
   StackWork<S> scorer, aux;
   std::vector<S> auxIn;

@@ -17,11 +17,13 @@ bool isEmbedding(TensorKind k) {
   return k == TensorKind::ItemEmbedding || k == TensorKind::CatEmbedding || k == TensorKind::UserEmbedding;
 }
 
-// One Adam update of n values (PyTorch's formulation, bias corrections folded).
-inline void adam(size_t n, float* w, float* m, float* v, const float* g, float scale, float b1, float b2,
+// One Adam update of n values (PyTorch's formulation, bias corrections folded). The
+// gradient is scale * (g + l2 * w): L2 (embedding rows only) and clipping applied here.
+inline void adam(size_t n, float* w, float* m, float* v, const float* g, float scale, float l2, float b1, float b2,
                  float stepSize, float sqrtBc2, float eps) {
+#pragma omp simd
   for (size_t i = 0; i < n; ++i) {
-    const float gi = g[i] * scale;
+    const float gi = (g[i] + l2 * w[i]) * scale;
     m[i] = b1 * m[i] + (1.0f - b1) * gi;
     v[i] = b2 * v[i] + (1.0f - b2) * gi * gi;
     w[i] -= stepSize * m[i] / (std::sqrt(v[i]) / sqrtBc2 + eps);
@@ -106,25 +108,23 @@ void Trainer::ensureState() {
 StepResult Trainer::step(const TrainBatchView& b) {
   ensureState();
   StepResult res;
-  train::PassResult<float> pass;
+  train::PassResult<float>& pass = pass_;
   engine_->trainStep(b, pass, [&](const train::PassResult<float>& r, const train::GradLayout& gl, Weights& w) {
     const std::vector<TensorSpec>& specs = w.specs();
-    // L2 on the embedding rows read, then the global norm over everything updated.
-    std::vector<std::vector<float>> tableGrad;
-    for (const auto& t : r.tables) {
-      tableGrad.push_back(t.values);
-      if (opts_.embeddingL2 > 0 && isEmbedding(t.kind)) {
-        const float* table = w.get(t.kind);
-        for (size_t k = 0; k < t.rows.size(); ++k)
-          for (int j = 0; j < t.width; ++j)
-            tableGrad.back()[k * t.width + j] +=
-                static_cast<float>(opts_.embeddingL2) * table[static_cast<size_t>(t.rows[k]) * t.width + j];
-      }
-    }
+    // The global norm over everything updated, L2 on the embedding rows read included.
+    const float l2 = static_cast<float>(opts_.embeddingL2);
     double sq = 0;
     for (const float g : r.dense) sq += static_cast<double>(g) * g;
-    for (const auto& t : tableGrad)
-      for (const float g : t) sq += static_cast<double>(g) * g;
+    for (const auto& t : r.tables) {
+      const bool decay = l2 > 0 && isEmbedding(t.kind);
+      const float* table = w.get(t.kind);
+      for (size_t k = 0; k < t.rows.size(); ++k)
+        for (int j = 0; j < t.width; ++j) {
+          const float wv = decay ? table[static_cast<size_t>(t.rows[k]) * t.width + j] : 0.0f;
+          const double g = t.values[k * t.width + j] + l2 * wv;
+          sq += g * g;
+        }
+    }
     res.gradNorm = std::sqrt(sq);
     const float scale =
         opts_.clipNorm > 0 && res.gradNorm > opts_.clipNorm ? static_cast<float>(opts_.clipNorm / res.gradNorm) : 1.0f;
@@ -137,15 +137,15 @@ StepResult Trainer::step(const TrainBatchView& b) {
     for (size_t i = 0; i < specs.size(); ++i) {
       if (gl.offset[i] < 0) continue;
       adam(static_cast<size_t>(specs[i].numel()), w.at(i), m_->at(i), v_->at(i), r.dense.data() + gl.offset[i], scale,
-           b1, b2, stepSize, sqrtBc2, eps);
+           0.0f, b1, b2, stepSize, sqrtBc2, eps);
     }
-    for (size_t t = 0; t < r.tables.size(); ++t) {
-      const auto& tg = r.tables[t];
+    for (const auto& tg : r.tables) {
       const size_t width = static_cast<size_t>(tg.width);
+      const float rowL2 = isEmbedding(tg.kind) ? l2 : 0.0f;
       for (size_t k = 0; k < tg.rows.size(); ++k) {
         const size_t off = static_cast<size_t>(tg.rows[k]) * width;
         adam(width, w.get(tg.kind) + off, m_->get(tg.kind) + off, v_->get(tg.kind) + off,
-             tableGrad[t].data() + k * width, scale, b1, b2, stepSize, sqrtBc2, eps);
+             tg.values.data() + k * width, scale, rowL2, b1, b2, stepSize, sqrtBc2, eps);
       }
     }
     // Running statistics: r <- 0.99 r + 0.01 batch (docs/model.md §7).

@@ -54,6 +54,7 @@ class Trainer {
   int64_t step_ = 0, epoch_ = 0;
   double lr_ = 0;
   std::unique_ptr<Weights> m_, v_;  // allocated at the first step
+  train::PassResult<float> pass_;   // reused: a step reallocates nothing
 };
 
 }  // namespace dien
