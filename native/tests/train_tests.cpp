@@ -1,9 +1,9 @@
 // The training pass against central finite differences in float64 (docs/model.md §14:
 // 1e-6 relative), the float path against the float64 path, and the training forward
 // against the independent float64 reference (reference.cpp).
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <algorithm>
 #include <cstdlib>
 #include <random>
 

@@ -24,10 +24,11 @@ struct GruCache {
   void reserve(int T, int in, int H_) {
     H = H_;
     const size_t t = static_cast<size_t>(std::max(T, 1));
-    xin.resize(t * in);
+    // the products' B operands (xin, out, rh) end with kSlack spare elements (dense.h)
+    xin.resize(t * in + kSlack);
     gi.resize(t * 3 * H);
     gh.resize(t * 3 * H);
-    for (auto* v : {&r, &z, &n, &out, &rh}) v->resize(t * H);
+    for (auto* v : {&r, &z, &n, &out, &rh}) v->resize(t * H + kSlack);
     dgi.resize(t * 3 * H);
     dgh.resize(t * 3 * H);
     dx.resize(t * in);
@@ -51,7 +52,7 @@ void gruForward(const GruParams<S>& g, GruCell cell, Evolution mix, int L, const
     for (int c = 0; c < in; ++c) xi[c] = s * src[c];
   }
   if (L == 0) return;
-  gemmNN(L, 3 * H, in, k.xin.data(), in, g.wihT.data(), 3 * H, k.gi.data(), 3 * H, g.bih, false);
+  gemmNN(L, 3 * H, in, k.xin.data(), in, g.wihT.data(), g.ldG, k.gi.data(), 3 * H, g.bih, false);
   std::vector<S>& hpZero = k.dhp;  // a zero initial state (dhp is backward scratch)
   std::fill(hpZero.begin(), hpZero.end(), S(0));
   for (int t = 0; t < L; ++t) {
@@ -64,7 +65,7 @@ void gruForward(const GruParams<S>& g, GruCell cell, Evolution mix, int L, const
     S* h = k.out.data() + static_cast<size_t>(t) * H;
     const S a = att ? att[t] : S(0);
     if (cell == GruCell::ResetAfter) {
-      gemmNN(1, 3 * H, H, hp, H, g.whhT.data(), 3 * H, gh, 3 * H, g.bhh, false);
+      gemmNN(1, 3 * H, H, hp, H, g.whhT.data(), g.ldHT, gh, 3 * H, g.bhh, false);
 #pragma omp simd
       for (int c = 0; c < H; ++c) {
         r[c] = Act<S>::sigmoid(gi[c] + gh[c]);
@@ -73,14 +74,14 @@ void gruForward(const GruParams<S>& g, GruCell cell, Evolution mix, int L, const
       }
     } else {
       S* rh = k.rh.data() + static_cast<size_t>(t) * H;
-      gemmNN(1, 2 * H, H, hp, H, g.whhT.data(), 3 * H, gh, 3 * H, g.bhh, false);
+      gemmNN(1, 2 * H, H, hp, H, g.whhT.data(), g.ldHT, gh, 3 * H, g.bhh, false);
 #pragma omp simd
       for (int c = 0; c < H; ++c) {
         r[c] = Act<S>::sigmoid(gi[c] + gh[c]);
         z[c] = Act<S>::sigmoid(gi[H + c] + gh[H + c]);
         rh[c] = r[c] * hp[c];
       }
-      gemmNN(1, H, H, rh, H, g.whhT.data() + 2 * H, 3 * H, gh + 2 * H, 3 * H, g.bhh + 2 * H, false);
+      gemmNN(1, H, H, rh, H, g.whhT.data() + 2 * H, g.ldHT, gh + 2 * H, 3 * H, g.bhh + 2 * H, false);
 #pragma omp simd
       for (int c = 0; c < H; ++c) n[c] = Act<S>::tanh(gi[2 * H + c] + gh[2 * H + c]);
     }
@@ -131,7 +132,7 @@ void gruBackward(const GruParams<S>& g, GruCell cell, Evolution mix, int L, cons
     if (cell == GruCell::ResetBefore) {
       // gh_n = W_hn (r o h_prev) + b_hn: back through W_hn, then through r and h_prev.
       S* drh = k.drh.data();
-      gemmNN(1, H, H, dgh + 2 * H, 3 * H, g.whh + static_cast<size_t>(2) * H * H, H, drh, H,
+      gemmNN(1, H, H, dgh + 2 * H, 3 * H, g.whhP.data() + static_cast<size_t>(2) * H * g.ldH, g.ldH, drh, H,
              static_cast<const S*>(nullptr), false);
 #pragma omp simd
       for (int c = 0; c < H; ++c) {
@@ -140,9 +141,9 @@ void gruBackward(const GruParams<S>& g, GruCell cell, Evolution mix, int L, cons
         dgi[c] = dgh[c] = dPreR;
         dhp[c] += drh[c] * r[c];
       }
-      gemmNN(1, H, 2 * H, dgh, 3 * H, g.whh, H, dhp, H, static_cast<const S*>(nullptr), true);
+      gemmNN(1, H, 2 * H, dgh, 3 * H, g.whhP.data(), g.ldH, dhp, H, static_cast<const S*>(nullptr), true);
     } else {
-      gemmNN(1, H, 3 * H, dgh, 3 * H, g.whh, H, dhp, H, static_cast<const S*>(nullptr), true);
+      gemmNN(1, H, 3 * H, dgh, 3 * H, g.whhP.data(), g.ldH, dhp, H, static_cast<const S*>(nullptr), true);
     }
     if (dAtt) dAtt[t] += da;
     std::swap(dh, dhp);
@@ -158,7 +159,8 @@ void gruBackward(const GruParams<S>& g, GruCell cell, Evolution mix, int L, cons
   addRows(L, 3 * H, k.dgh.data(), 3 * H, grad + g.gbhh);
   addRows(L, 3 * H, k.dgi.data(), 3 * H, grad + g.gbih);
   gemmTN(L, 3 * H, in, k.dgi.data(), 3 * H, k.xin.data(), in, grad + g.gwih, in);
-  gemmNN(L, in, 3 * H, k.dgi.data(), 3 * H, g.wih, in, k.dx.data(), in, static_cast<const S*>(nullptr), false);
+  gemmNN(L, in, 3 * H, k.dgi.data(), 3 * H, g.wihP.data(), g.ldIn, k.dx.data(), in, static_cast<const S*>(nullptr),
+         false);
 }
 
 }  // namespace train

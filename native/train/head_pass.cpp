@@ -80,8 +80,8 @@ void HeadWork<S>::reserve(const Net<S>& net, int B_) {
       invStd[l].resize(w);
     }
   }
-  for (size_t l = 0; l < layers; ++l) in[l].resize(b * net.mlp[l].in);
-  last.resize(b * net.mlp.back().in);
+  for (size_t l = 0; l < layers; ++l) in[l].resize(b * net.mlp[l].in + kSlack);
+  last.resize(b * net.mlp.back().in + kSlack);
   d0.resize(b * widest);
   d1.resize(b * widest);
   dXhat.resize(b * widest);
@@ -106,7 +106,7 @@ void headForward(const Net<S>& net, int B, const S* x, HeadWork<S>& w, S* logits
     const Layer<S>& L = net.mlp[l];
     std::copy(h, h + static_cast<size_t>(B) * L.in, w.in[l].begin());
     S* pre = w.pre[l].data();
-    gemmNN(B, L.out, L.in, h, L.in, L.wt.data(), L.out, pre, L.out, L.b, false);
+    gemmNN(B, L.out, L.in, h, L.in, L.wt.data(), L.ldT, pre, L.out, L.b, false);
     S* y = l + 1 < layers ? w.in[l + 1].data() : w.last.data();
     const size_t n = static_cast<size_t>(B) * L.out;
     switch (net.c.activation) {
@@ -132,7 +132,7 @@ void headForward(const Net<S>& net, int B, const S* x, HeadWork<S>& w, S* logits
   }
   if (layers == 0) std::copy(h, h + static_cast<size_t>(B) * D, w.last.begin());
   const Layer<S>& out = net.mlp.back();
-  gemmNN(B, 1, out.in, w.last.data(), out.in, out.wt.data(), 1, logits, 1, out.b, false);
+  gemmNN(B, 1, out.in, w.last.data(), out.in, out.wt.data(), out.ldT, logits, 1, out.b, false);
 }
 
 template <class S>
@@ -146,7 +146,7 @@ void headBackward(const Net<S>& net, int B, HeadWork<S>& w, const S* dLogit, S* 
   // dh: gradient at the current layer's output; the first layer's input gradient goes
   // to dx directly unless batch norm sits in front of it.
   S* dh = layers == 0 && !bn ? dx : w.d0.data();
-  gemmNN(B, out.in, 1, dLogit, 1, out.w, out.in, dh, out.in, static_cast<const S*>(nullptr), false);
+  gemmNN(B, out.in, 1, dLogit, 1, out.wp.data(), out.ldP, dh, out.in, static_cast<const S*>(nullptr), false);
   for (size_t l = layers; l-- > 0;) {
     const Layer<S>& L = net.mlp[l];
     const size_t n = static_cast<size_t>(B) * L.out;
@@ -182,7 +182,7 @@ void headBackward(const Net<S>& net, int B, HeadWork<S>& w, const S* dLogit, S* 
     gemmTN(B, L.out, L.in, dpre, L.out, w.in[l].data(), L.in, grad + L.gw, L.in);
     addRows(B, L.out, dpre, L.out, grad + L.gb);
     S* next = l == 0 && !bn ? dx : (dh == w.d0.data() ? w.d1.data() : w.d0.data());
-    gemmNN(B, L.in, L.out, dpre, L.out, L.w, L.in, next, L.in, static_cast<const S*>(nullptr), false);
+    gemmNN(B, L.in, L.out, dpre, L.out, L.wp.data(), L.ldP, next, L.in, static_cast<const S*>(nullptr), false);
     dh = next;
   }
   if (bn) {

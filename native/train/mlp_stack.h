@@ -20,7 +20,7 @@ struct StackWork {
     out.resize(layers.size());
     size_t widest = 1;
     for (size_t l = 0; l < layers.size(); ++l) {
-      out[l].resize(static_cast<size_t>(rows) * layers[l].out);
+      out[l].resize(static_cast<size_t>(rows) * layers[l].out + kSlack);
       widest = std::max<size_t>(widest, static_cast<size_t>(std::max(layers[l].in, layers[l].out)));
     }
     d0.resize(widest * rows);
@@ -38,7 +38,7 @@ void stackForward(const std::vector<Layer<S>>& layers, int rows, const S* in, in
   for (size_t l = from; l < layers.size(); ++l) {
     const Layer<S>& L = layers[l];
     S* y = w.out[l].data();
-    gemmNN(rows, L.out, L.in, x, ld, L.wt.data(), L.out, y, L.out, L.b, false);
+    gemmNN(rows, L.out, L.in, x, ld, L.wt.data(), L.ldT, y, L.out, L.b, false);
     if (l + 1 < layers.size()) {
       const size_t n = static_cast<size_t>(rows) * L.out;
 #pragma omp simd
@@ -64,7 +64,7 @@ void stackBackward(const std::vector<Layer<S>>& layers, int rows, const S* in, i
     addRows(rows, L.out, d, L.out, grad + L.gb);
     if (l == stop && !dIn) break;
     S* dx = l == stop ? dIn : (d == w.d0.data() ? w.d1.data() : w.d0.data());
-    gemmNN(rows, L.in, L.out, d, L.out, L.w, L.in, dx, L.in, static_cast<const S*>(nullptr), false);
+    gemmNN(rows, L.in, L.out, d, L.out, L.wp.data(), L.ldP, dx, L.in, static_cast<const S*>(nullptr), false);
     if (l) {
       const size_t n = static_cast<size_t>(rows) * L.in;
       const S* y = w.out[l - 1].data();

@@ -19,8 +19,12 @@ Layer<S> makeLayer(const Params<S>& p, const GradLayout& gl, TensorKind wk, Tens
   l.out = out;
   l.w = p.get(wk, layer);
   l.b = p.get(bk, layer);
-  l.wt.resize(static_cast<size_t>(in) * out);
-  transpose(l.w, out, in, l.wt.data());
+  std::vector<S> t(static_cast<size_t>(in) * out);
+  transpose(l.w, out, in, t.data());
+  l.ldT = padded<S>(out);
+  l.ldP = padded<S>(in);
+  l.wt = padRows<S>(t.data(), in, out, l.ldT);
+  l.wp = padRows<S>(l.w, out, in, l.ldP);
   l.gw = gradOffset<S>(gl, wk, layer);
   l.gb = gradOffset<S>(gl, bk, layer);
   return l;
@@ -49,10 +53,18 @@ GruParams<S> makeGru(const Params<S>& p, const GradLayout& gl, TensorKind wih, T
   g.whh = p.get(whh);
   g.bih = p.get(bih);
   g.bhh = p.get(bhh);
-  g.wihT.resize(static_cast<size_t>(in) * 3 * H);
-  transpose(g.wih, 3 * H, in, g.wihT.data());
-  g.whhT.resize(static_cast<size_t>(H) * 3 * H);
-  transpose(g.whh, 3 * H, H, g.whhT.data());
+  std::vector<S> t(static_cast<size_t>(in) * 3 * H);
+  transpose(g.wih, 3 * H, in, t.data());
+  g.ldG = padded<S>(3 * H);
+  g.wihT = padRows<S>(t.data(), in, 3 * H, g.ldG);
+  t.assign(static_cast<size_t>(H) * 3 * H, S(0));
+  transpose(g.whh, 3 * H, H, t.data());
+  g.ldHT = padded<S>(2 * H + padded<S>(H));
+  g.whhT = padRows<S>(t.data(), H, 3 * H, g.ldHT);
+  g.ldIn = padded<S>(in);
+  g.ldH = padded<S>(H);
+  g.wihP = padRows<S>(g.wih, 3 * H, in, g.ldIn);
+  g.whhP = padRows<S>(g.whh, 3 * H, H, g.ldH);
   g.gwih = gradOffset<S>(gl, wih);
   g.gwhh = gradOffset<S>(gl, whh);
   g.gbih = gradOffset<S>(gl, bih);
@@ -77,10 +89,18 @@ SplitFirstLayer<S> splitFirst(const Layer<S>& l) {
       s.wk[i] = row[kw + j] - row[2 * kw + j];
       wd[i] = row[3 * kw + j];
     }
-  for (auto* t : {&s.wqT, &s.wkT, &s.wdT}) t->resize(static_cast<size_t>(out) * kw);
-  transpose(s.wq.data(), out, kw, s.wqT.data());
-  transpose(s.wk.data(), out, kw, s.wkT.data());
-  transpose(wd.data(), out, kw, s.wdT.data());
+  s.ldT = padded<S>(out);
+  s.ldP = padded<S>(kw);
+  std::vector<S> t(static_cast<size_t>(out) * kw);
+  transpose(s.wq.data(), out, kw, t.data());
+  s.wqT = padRows<S>(t.data(), kw, out, s.ldT);
+  transpose(s.wk.data(), out, kw, t.data());
+  s.wkT = padRows<S>(t.data(), kw, out, s.ldT);
+  transpose(wd.data(), out, kw, t.data());
+  s.wdT = padRows<S>(t.data(), kw, out, s.ldT);
+  s.wq = padRows<S>(s.wq.data(), out, kw, s.ldP);
+  s.wk = padRows<S>(s.wk.data(), out, kw, s.ldP);
+  s.wd = padRows<S>(wd.data(), out, kw, s.ldP);
   return s;
 }
 
@@ -100,6 +120,8 @@ Net<S>::Net(const Config& cfg, const Params<S>& p, const GradLayout& gl) : c(cfg
     evo = makeGru(p, gl, K::EvolutionWeightIh, K::EvolutionWeightHh, K::EvolutionBiasIh, K::EvolutionBiasHh, H, H);
     if (c.attention == AttentionKind::Bilinear) {
       bilinear = p.get(K::AttentionBilinear);
+      ldBilinear = padded<S>(E);
+      bilinearP = padRows<S>(bilinear, H, E, ldBilinear);
       gBilinear = gradOffset<S>(gl, K::AttentionBilinear);
     } else {
       query = makeLayer(p, gl, K::AttentionQueryWeight, K::AttentionQueryBias, 0, E, H);

@@ -12,12 +12,15 @@ namespace dien {
 namespace train {
 
 // One fully connected layer y = W x + b, W [out, in] as PyTorch stores it.
+// Weight copies are padded to whole vectors (dense.h, kLanes) for gemmNN's B operand.
 template <class S>
 struct Layer {
   int in = 0, out = 0;
-  const S* w = nullptr;  // [out, in]
+  const S* w = nullptr;  // [out, in] as stored
   const S* b = nullptr;
-  std::vector<S> wt;      // [in, out]: forward products read rows of it
+  std::vector<S> wt;  // [in, ldT]: W^T, for the forward product
+  std::vector<S> wp;  // [out, ldP]: W, for the product back to the input
+  int ldT = 0, ldP = 0;
   size_t gw = 0, gb = 0;  // offsets of dW, db in the dense gradient buffer
 };
 
@@ -27,15 +30,19 @@ struct Layer {
 template <class S>
 struct SplitFirstLayer {
   int kw = 0, out = 0;
-  std::vector<S> wq, wk;         // [out, kw]: Wa + Wc, Wb - Wc
-  std::vector<S> wqT, wkT, wdT;  // [kw, out]
+  int ldT = 0, ldP = 0;
+  std::vector<S> wq, wk, wd;     // [out, ldP]: Wa + Wc, Wb - Wc, Wd
+  std::vector<S> wqT, wkT, wdT;  // [kw, ldT]
 };
 
 template <class S>
 struct GruParams {
   int in = 0, H = 0;
   const S *wih = nullptr, *whh = nullptr, *bih = nullptr, *bhh = nullptr;
-  std::vector<S> wihT, whhT;  // [in, 3H], [H, 3H]
+  // W_ih^T [in, ldG]; W_hh^T [H, ldHT] (wide enough for the n block read at column 2H);
+  // W_ih [3H, ldIn], W_hh [3H, ldH] for the products back to x and h.
+  std::vector<S> wihT, whhT, wihP, whhP;
+  int ldG = 0, ldHT = 0, ldIn = 0, ldH = 0;
   size_t gwih = 0, gwhh = 0, gbih = 0, gbhh = 0;
 };
 
@@ -47,6 +54,8 @@ struct Net {
   GruParams<S> ext, evo;
   // attention of the GRU models
   const S* bilinear = nullptr;  // [H, E]
+  std::vector<S> bilinearP;     // [H, ldBilinear]
+  int ldBilinear = 0;
   size_t gBilinear = 0;
   Layer<S> query;  // [H, E]
   const S* querySlope = nullptr;

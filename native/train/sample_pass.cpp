@@ -38,22 +38,22 @@ void attentionForward(const Net<S>& net, const S* keys, int kw, int L, SampleWor
   } else {
     S* q = w.q.data();
     if (net.c.hasGru()) {
-      gemmNN(1, kw, E, w.ea.data(), E, net.query.wt.data(), kw, w.qpre.data(), kw, net.query.b, false);
+      gemmNN(1, kw, E, w.ea.data(), E, net.query.wt.data(), net.query.ldT, w.qpre.data(), kw, net.query.b, false);
       for (int h = 0; h < kw; ++h) q[h] = w.qpre[h] >= S(0) ? w.qpre[h] : net.querySlope[h] * w.qpre[h];
     } else {
       std::copy(w.ea.begin(), w.ea.begin() + kw, q);
     }
     // First layer, split (net.h): c0 = (Wa + Wc) q + b0 once, then (Wb - Wc) k + Wd (q o k) per row.
     const SplitFirstLayer<S>& sp = net.split;
-    gemmNN(1, sp.out, kw, q, kw, sp.wqT.data(), sp.out, w.c0.data(), sp.out, net.scorer[0].b, false);
+    gemmNN(1, sp.out, kw, q, kw, sp.wqT.data(), sp.ldT, w.c0.data(), sp.out, net.scorer[0].b, false);
     for (int t = 0; t < L; ++t) {
       const S* k = keys + static_cast<size_t>(t) * kw;
       S* qk = w.QK.data() + static_cast<size_t>(t) * kw;
       for (int j = 0; j < kw; ++j) qk[j] = q[j] * k[j];
     }
     S* z0 = w.scorer.out[0].data();
-    gemmNN(L, sp.out, kw, keys, kw, sp.wkT.data(), sp.out, z0, sp.out, w.c0.data(), false);
-    gemmNN(L, sp.out, kw, w.QK.data(), kw, sp.wdT.data(), sp.out, z0, sp.out, static_cast<const S*>(nullptr), true);
+    gemmNN(L, sp.out, kw, keys, kw, sp.wkT.data(), sp.ldT, z0, sp.out, w.c0.data(), false);
+    gemmNN(L, sp.out, kw, w.QK.data(), kw, sp.wdT.data(), sp.ldT, z0, sp.out, static_cast<const S*>(nullptr), true);
     if (net.scorer.size() > 1) {
       const size_t n = static_cast<size_t>(L) * sp.out;
 #pragma omp simd
@@ -88,7 +88,8 @@ void attentionBackward(const Net<S>& net, const S* keys, int kw, int L, SampleWo
         dv[h] += dScore[t] * keys[static_cast<size_t>(t) * kw + h];
       }
     gemmTN(1, kw, E, dv, kw, w.ea.data(), E, grad + net.gBilinear, E);
-    gemmNN(1, E, kw, dv, kw, net.bilinear, E, w.dea.data(), E, static_cast<const S*>(nullptr), true);
+    gemmNN(1, E, kw, dv, kw, net.bilinearP.data(), net.ldBilinear, w.dea.data(), E, static_cast<const S*>(nullptr),
+           true);
     return;
   }
   // Back to layer 0's pre-activation, then through the split first layer by hand.
@@ -121,10 +122,10 @@ void attentionBackward(const Net<S>& net, const S* keys, int kw, int L, SampleWo
   }
   // dk = (Wb - Wc)^T dPre + q o (Wd^T dPre); dq = (Wa + Wc)^T s0 + sum_t k_t o (Wd^T dPre_t)
   S* td = w.dV.data() + static_cast<size_t>(L) * out0;  // [L, kw] after dPre
-  gemmNN(L, kw, out0, dPre, out0, sp.wk.data(), kw, dKeys, kw, static_cast<const S*>(nullptr), false);
-  gemmNN(L, kw, out0, dPre, out0, first.w + 3 * kw, 4 * kw, td, kw, static_cast<const S*>(nullptr), false);
+  gemmNN(L, kw, out0, dPre, out0, sp.wk.data(), sp.ldP, dKeys, kw, static_cast<const S*>(nullptr), false);
+  gemmNN(L, kw, out0, dPre, out0, sp.wd.data(), sp.ldP, td, kw, static_cast<const S*>(nullptr), false);
   S* dq = w.dq.data();
-  gemmNN(1, kw, out0, s0, out0, sp.wq.data(), kw, dq, kw, static_cast<const S*>(nullptr), false);
+  gemmNN(1, kw, out0, s0, out0, sp.wq.data(), sp.ldP, dq, kw, static_cast<const S*>(nullptr), false);
   for (int t = 0; t < L; ++t) {
     const S* k = keys + static_cast<size_t>(t) * kw;
     const S* tt = td + static_cast<size_t>(t) * kw;
@@ -147,7 +148,7 @@ void attentionBackward(const Net<S>& net, const S* keys, int kw, int L, SampleWo
   }
   gemmTN(1, kw, E, dpre, kw, w.ea.data(), E, grad + net.query.gw, E);
   addRows(1, kw, dpre, kw, grad + net.query.gb);
-  gemmNN(1, E, kw, dpre, kw, net.query.w, E, w.dea.data(), E, static_cast<const S*>(nullptr), true);
+  gemmNN(1, E, kw, dpre, kw, net.query.wp.data(), net.query.ldP, w.dea.data(), E, static_cast<const S*>(nullptr), true);
 }
 
 // The aux loss of one sample's pairs (docs/model.md §8) and its backward: adds into
@@ -240,9 +241,10 @@ template <class S>
 SampleWork<S>::SampleWork(const Net<S>& net, int T_) : T(T_) {
   const int E = net.E, H = net.H, kw = keyWidth(net);
   const size_t t = static_cast<size_t>(std::max(T, 1));
-  X.resize(t * E);
+  // B operands of the weight-gradient products end with kSlack spare elements (dense.h)
+  X.resize(t * E + kSlack);
   NX.resize(t * E);
-  ea.resize(E);
+  ea.resize(E + kSlack);
   ue.resize(std::max(net.c.dUser, 1));
   s.resize(E);
   qpre.resize(std::max(H, 1));
@@ -251,7 +253,7 @@ SampleWork<S>::SampleWork(const Net<S>& net, int T_) : T(T_) {
   scores.resize(t);
   att.resize(t);
   interest.resize(std::max(net.c.interestWidth(), 1));
-  QK.resize(t * std::max(kw, 1));
+  QK.resize(t * std::max(kw, 1) + kSlack);
   c0.resize(net.scorer.empty() ? 1 : static_cast<size_t>(net.split.out));
   G.resize(net.scorer.empty() ? 1 : static_cast<size_t>(net.split.out) * kw);
   if (net.c.hasGru()) {
@@ -261,7 +263,7 @@ SampleWork<S>::SampleWork(const Net<S>& net, int T_) : T(T_) {
   if (!net.scorer.empty()) scorer.reserve(net.scorer, T);
   if (!net.aux.empty()) {
     aux.reserve(net.aux, 2 * T);
-    auxIn.resize(2 * t * (H + E));
+    auxIn.resize(2 * t * (H + E) + kSlack);
     dAuxIn.resize(2 * t * (H + E));
   }
   dAuxScore.resize(2 * t);
@@ -318,7 +320,7 @@ void sampleForward(const Net<S>& net, const SampleInput& in, SampleWork<S>& w, S
   }
   S* o = x;
   if (c.hasUser()) o = std::copy(w.ue.begin(), w.ue.begin() + c.dUser, o);
-  o = std::copy(w.ea.begin(), w.ea.end(), o);
+  o = std::copy(w.ea.begin(), w.ea.begin() + E, o);
   o = std::copy(w.s.begin(), w.s.end(), o);
   for (int j = 0; j < E; ++j) *o++ = w.ea[j] * w.s[j];
   std::copy(w.interest.begin(), w.interest.begin() + width, o);

@@ -144,8 +144,8 @@ StepResult Trainer::step(const TrainBatchView& b) {
       const float rowL2 = isEmbedding(tg.kind) ? l2 : 0.0f;
       for (size_t k = 0; k < tg.rows.size(); ++k) {
         const size_t off = static_cast<size_t>(tg.rows[k]) * width;
-        adam(width, w.get(tg.kind) + off, m_->get(tg.kind) + off, v_->get(tg.kind) + off,
-             tg.values.data() + k * width, scale, rowL2, b1, b2, stepSize, sqrtBc2, eps);
+        adam(width, w.get(tg.kind) + off, m_->get(tg.kind) + off, v_->get(tg.kind) + off, tg.values.data() + k * width,
+             scale, rowL2, b1, b2, stepSize, sqrtBc2, eps);
       }
     }
     // Running statistics: r <- 0.99 r + 0.01 batch (docs/model.md §7).
