@@ -63,12 +63,12 @@ export interface NativeGradients extends NativeLosses {
   gradients: Record<string, Float32Array>;
 }
 
-export interface NativeTrainerInfo extends Omit<NativeTrainerOptions, "lr"> {
+export interface NativeTrainerInfo {
   steps: number;
   epoch: number;
-  /** The current learning rate (baseLr after the epochs' decay). */
+  /** The current learning rate (options.lr after the epochs' decay). */
   lr: number;
-  baseLr: number;
+  options: NativeTrainerOptions;
 }
 
 /** Adam state over one engine (train/trainer.h). */

@@ -18,7 +18,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dien_ref import DienRef, default_config, write_safetensors  # noqa: E402
 from dien_ref.train import LazyAdam, needs_negatives, touched_rows, training_loss  # noqa: E402
-from make_fixtures import randomize  # noqa: E402
+from make_fixtures import random_batch, randomize  # noqa: E402
 
 SMALL = dict(itemVocab=30, catVocab=7, userVocab=9, dItem=4, dCat=4, dUser=4, hidden=8, maxLen=6,
              attentionHidden=[6, 5], mlpHidden=[7, 5], auxHidden=[6, 4])
@@ -45,17 +45,13 @@ CASES = [
 
 
 def random_train_batch(c, B, gen):
+    """random_batch (lengths 0, 1, T and mixed) plus labels and, with the aux net on, negatives."""
     T = c["maxLen"]
-    ri = lambda n, shape: torch.randint(0, n, shape, generator=gen)
-    lengths = torch.randint(0, T + 1, (B,), generator=gen)
-    lengths[:3] = torch.tensor([0, 1, T])
-    b = dict(targetItem=ri(c["itemVocab"], (B,)), targetCat=ri(c["catVocab"], (B,)), histItem=ri(c["itemVocab"], (B, T)),
-             histCat=ri(c["catVocab"], (B, T)), histLen=lengths, label=ri(2, (B,)).to(torch.float32))
-    if c["userVocab"] > 0:
-        b["user"] = ri(c["userVocab"], (B,))
+    b = random_batch(c, B, gen)
+    b["label"] = torch.randint(0, 2, (B,), generator=gen).to(torch.float32)
     if needs_negatives(c):
-        b["negItem"] = ri(c["itemVocab"], (B, T))
-        b["negCat"] = ri(c["catVocab"], (B, T))
+        b["negItem"] = torch.randint(0, c["itemVocab"], (B, T), generator=gen)
+        b["negCat"] = torch.randint(0, c["catVocab"], (B, T), generator=gen)
     return b
 
 

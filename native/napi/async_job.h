@@ -11,7 +11,10 @@
 #include <napi.h>
 
 #include <atomic>
+#include <cstdint>
+#include <functional>
 #include <memory>
+#include <vector>
 
 #include "errors.h"
 
@@ -52,6 +55,21 @@ class AsyncJob {
   std::shared_ptr<EnvState> envState_;
   bool failed_ = false;
   CaughtError error_;
+};
+
+// Work whose result is a file's bytes (a save), resolved as a Buffer. make holds what it
+// needs (its own share of the engine), so a save staged before dispose() still runs.
+class BytesJob : public AsyncJob {
+ public:
+  explicit BytesJob(std::function<std::vector<uint8_t>()> make) : make_(std::move(make)) {}
+
+ protected:
+  void run() override { bytes_ = make_(); }
+  Napi::Value result(Napi::Env env) override { return Napi::Buffer<uint8_t>::Copy(env, bytes_.data(), bytes_.size()); }
+
+ private:
+  std::function<std::vector<uint8_t>()> make_;
+  std::vector<uint8_t> bytes_;
 };
 
 }  // namespace dien

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "../common/errors.h"
+#include "tagged_handle.h"
 #include "train_wrap.h"
 #include "typed_arrays.h"
 
@@ -49,19 +50,6 @@ class ScoreJob : public AsyncJob {
   bool logits_;
   std::shared_ptr<BatchPool> pool_;
   std::vector<float> results_;
-};
-
-class SaveJob : public AsyncJob {
- public:
-  explicit SaveJob(std::shared_ptr<Engine> e) : engine_(std::move(e)) {}
-
- protected:
-  void run() override { bytes_ = engine_->save(); }
-  Napi::Value result(Napi::Env env) override { return Napi::Buffer<uint8_t>::Copy(env, bytes_.data(), bytes_.size()); }
-
- private:
-  std::shared_ptr<Engine> engine_;
-  std::vector<uint8_t> bytes_;
 };
 
 bool booleanArg(const Napi::CallbackInfo& info, size_t i, const char* field) {
@@ -118,19 +106,12 @@ constexpr napi_type_tag kEngineTag = {0x3a9e5c1d7b2f4e60ull, 0x91c4d2e8a6b03f17u
 }  // namespace
 
 Napi::Object ModelWrap::Wrap(Napi::Env env, std::shared_ptr<Engine> engine) {
-  auto* holder = new std::shared_ptr<Engine>(std::move(engine));
-  auto ext = Napi::External<std::shared_ptr<Engine>>::New(env, holder,
-                                                          [](Napi::Env, std::shared_ptr<Engine>* p) { delete p; });
-  NAPI_THROW_IF_FAILED(env, napi_type_tag_object(env, ext, &kEngineTag), Napi::Object());
-  return addonData(env).modelClass.New({ext});
+  return newTaggedHandle(env, std::move(engine), kEngineTag, addonData(env).modelClass);
 }
 
 ModelWrap::ModelWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ModelWrap>(info) {
-  bool ours = false;
-  if (info.Length() != 1 || !info[0].IsExternal() ||
-      napi_check_object_type_tag(info.Env(), info[0], &kEngineTag, &ours) != napi_ok || !ours)
-    throw Napi::TypeError::New(info.Env(), "NativeModel is created by loadModel() or createModel(), not with new");
-  engine_ = *info[0].As<Napi::External<std::shared_ptr<Engine>>>().Data();
+  engine_ = takeTaggedHandle<Engine>(info, kEngineTag,
+                                     "NativeModel is created by loadModel() or createModel(), not with new");
 }
 
 std::shared_ptr<Engine> ModelWrap::engine() const {
@@ -187,7 +168,9 @@ Napi::Value ModelWrap::StageCandidates(const Napi::CallbackInfo& info) {
 // of the engine, so a save made before dispose() still runs.
 Napi::Value ModelWrap::StageSave(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  return guarded(env, [&]() -> Napi::Value { return wrapCall(env, std::make_unique<SaveJob>(engine()), "dien.save"); });
+  return guarded(env, [&]() -> Napi::Value {
+    return wrapCall(env, std::make_unique<BytesJob>([e = engine()] { return e->save(); }), "dien.save");
+  });
 }
 
 // stageGradients(batch) -> prepared call resolving the training-mode loss and gradients

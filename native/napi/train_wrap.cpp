@@ -7,6 +7,7 @@
 #include "../common/errors.h"
 #include "async_job.h"
 #include "model_wrap.h"
+#include "tagged_handle.h"
 #include "typed_arrays.h"
 
 namespace dien {
@@ -73,19 +74,6 @@ class StepJob : public AsyncJob {
   StepResult res_;
 };
 
-class TrainerSaveJob : public AsyncJob {
- public:
-  explicit TrainerSaveJob(std::shared_ptr<Trainer> t) : trainer_(std::move(t)) {}
-
- protected:
-  void run() override { bytes_ = trainer_->save(); }
-  Napi::Value result(Napi::Env env) override { return Napi::Buffer<uint8_t>::Copy(env, bytes_.data(), bytes_.size()); }
-
- private:
-  std::shared_ptr<Trainer> trainer_;
-  std::vector<uint8_t> bytes_;
-};
-
 double numberOption(const Napi::Object& o, const char* key) {
   const Napi::Value v = o.Get(key);
   if (!v.IsNumber()) throw TypeMismatch(cat("options.", key, ": expected a number but got ", describeJsValue(v)));
@@ -128,13 +116,7 @@ Napi::Value createTrainer(Napi::Env env, std::shared_ptr<Engine> engine, const N
   if (!options.IsObject()) throw TypeMismatch("options: expected an object");
   const Napi::Object o = options.As<Napi::Object>();
   AdamOptions a;
-  a.lr = numberOption(o, "lr");
-  a.beta1 = numberOption(o, "beta1");
-  a.beta2 = numberOption(o, "beta2");
-  a.eps = numberOption(o, "eps");
-  a.embeddingL2 = numberOption(o, "embeddingL2");
-  a.clipNorm = numberOption(o, "clipNorm");
-  a.lrDecay = numberOption(o, "lrDecay");
+  for (const AdamField& f : kAdamFields) a.*f.second = numberOption(o, f.first);
   return TrainerWrap::Wrap(env, std::make_shared<Trainer>(std::move(engine), a));
 }
 
@@ -148,19 +130,12 @@ Napi::Function TrainerWrap::Define(Napi::Env env) {
 }
 
 Napi::Object TrainerWrap::Wrap(Napi::Env env, std::shared_ptr<Trainer> trainer) {
-  auto* holder = new std::shared_ptr<Trainer>(std::move(trainer));
-  auto ext = Napi::External<std::shared_ptr<Trainer>>::New(env, holder,
-                                                           [](Napi::Env, std::shared_ptr<Trainer>* p) { delete p; });
-  NAPI_THROW_IF_FAILED(env, napi_type_tag_object(env, ext, &kTrainerTag), Napi::Object());
-  return addonData(env).trainerClass.New({ext});
+  return newTaggedHandle(env, std::move(trainer), kTrainerTag, addonData(env).trainerClass);
 }
 
 TrainerWrap::TrainerWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TrainerWrap>(info) {
-  bool ours = false;
-  if (info.Length() != 1 || !info[0].IsExternal() ||
-      napi_check_object_type_tag(info.Env(), info[0], &kTrainerTag, &ours) != napi_ok || !ours)
-    throw Napi::TypeError::New(info.Env(), "NativeTrainer is created by model.trainer() or Trainer.resume()");
-  trainer_ = *info[0].As<Napi::External<std::shared_ptr<Trainer>>>().Data();
+  trainer_ =
+      takeTaggedHandle<Trainer>(info, kTrainerTag, "NativeTrainer is created by model.trainer() or Trainer.resume()");
 }
 
 // stageStep(batch) -> prepared call resolving { loss, bceLoss, auxLoss, gradNorm }
@@ -176,7 +151,7 @@ Napi::Value TrainerWrap::StageStep(const Napi::CallbackInfo& info) {
 Napi::Value TrainerWrap::StageSave(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guarded(env, [&]() -> Napi::Value {
-    return wrapCall(env, std::make_unique<TrainerSaveJob>(trainer_), "dien.trainerSave");
+    return wrapCall(env, std::make_unique<BytesJob>([t = trainer_] { return t->save(); }), "dien.trainerSave");
   });
 }
 
@@ -189,17 +164,12 @@ Napi::Value TrainerWrap::Info(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guarded(env, [&]() -> Napi::Value {
     Napi::Object o = Napi::Object::New(env);
-    const AdamOptions& a = trainer_->options();
     o.Set("steps", static_cast<double>(trainer_->steps()));
     o.Set("epoch", static_cast<double>(trainer_->epoch()));
     o.Set("lr", trainer_->lr());
-    o.Set("baseLr", a.lr);
-    o.Set("beta1", a.beta1);
-    o.Set("beta2", a.beta2);
-    o.Set("eps", a.eps);
-    o.Set("embeddingL2", a.embeddingL2);
-    o.Set("clipNorm", a.clipNorm);
-    o.Set("lrDecay", a.lrDecay);
+    Napi::Object opts = Napi::Object::New(env);
+    for (const AdamField& f : kAdamFields) opts.Set(f.first, trainer_->options().*f.second);
+    o.Set("options", opts);
     return o;
   });
 }

@@ -61,13 +61,9 @@ Trainer::Trainer(std::shared_ptr<Engine> engine, CheckpointState state) : engine
     throw FormatError(cat("checkpoint: ", e.what()));
   }
   if (!j.isObject()) throw FormatError("checkpoint: __metadata__.trainer is not a JSON object");
-  opts_.lr = number(j, "baseLr");
-  opts_.beta1 = number(j, "beta1");
-  opts_.beta2 = number(j, "beta2");
-  opts_.eps = number(j, "eps");
-  opts_.embeddingL2 = number(j, "embeddingL2");
-  opts_.clipNorm = number(j, "clipNorm");
-  opts_.lrDecay = number(j, "lrDecay");
+  const Json* options = j.find("options");
+  if (!options || !options->isObject()) throw FormatError("checkpoint: __metadata__.trainer has no \"options\" object");
+  for (const AdamField& f : kAdamFields) opts_.*f.second = number(*options, f.first);
   try {
     opts_.validate();
   } catch (const InputError& e) {
@@ -89,13 +85,9 @@ std::string Trainer::stateJson() const {
   j.set("step", Json::number(static_cast<double>(step_)));
   j.set("epoch", Json::number(static_cast<double>(epoch_)));
   j.set("lr", Json::number(lr_));
-  j.set("baseLr", Json::number(opts_.lr));
-  j.set("beta1", Json::number(opts_.beta1));
-  j.set("beta2", Json::number(opts_.beta2));
-  j.set("eps", Json::number(opts_.eps));
-  j.set("embeddingL2", Json::number(opts_.embeddingL2));
-  j.set("clipNorm", Json::number(opts_.clipNorm));
-  j.set("lrDecay", Json::number(opts_.lrDecay));
+  Json options = Json::object();
+  for (const AdamField& f : kAdamFields) options.set(f.first, Json::number(opts_.*f.second));
+  j.set("options", options);
   return j.dump();
 }
 

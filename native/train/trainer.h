@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "../model/engine.h"
 #include "../model/safetensors.h"
@@ -21,6 +22,18 @@ struct AdamOptions {
   double clipNorm = 0;     // > 0: scale the whole gradient down to this global L2 norm
   double lrDecay = 1;      // lr *= lrDecay at every endEpoch() (the original code halves it)
   void validate() const;   // throws InputError naming the option
+};
+
+// The options by name, in one list: the binding, checkpoints and info() all read it.
+using AdamField = std::pair<const char*, double AdamOptions::*>;
+inline constexpr AdamField kAdamFields[] = {
+    {"lr", &AdamOptions::lr},
+    {"beta1", &AdamOptions::beta1},
+    {"beta2", &AdamOptions::beta2},
+    {"eps", &AdamOptions::eps},
+    {"embeddingL2", &AdamOptions::embeddingL2},
+    {"clipNorm", &AdamOptions::clipNorm},
+    {"lrDecay", &AdamOptions::lrDecay},
 };
 
 struct StepResult {
