@@ -17,6 +17,7 @@ export const DIEN_ERROR_CODES = [
   "DIEN_UNSUPPORTED_CPU",
   "DIEN_INTERNAL",
   "DIEN_NATIVE_LOAD",
+  "DIEN_BAD_DATA",
 ] as const;
 
 export type DienErrorCode = (typeof DIEN_ERROR_CODES)[number];
@@ -50,6 +51,8 @@ export class UnsupportedCpuError extends DienError {}
 export class NativeLoadError extends DienError {}
 /** A bug in the engine. */
 export class InternalError extends DienError {}
+/** A line of a data file is malformed (the message names the file, the line and the field). */
+export class BadDataError extends DienError {}
 
 type ErrorClass = new (code: DienErrorCode, message: string, options?: { cause?: unknown }) => DienError;
 
@@ -65,6 +68,7 @@ export const ERROR_CODES: Readonly<Record<DienErrorCode, { errorClass: ErrorClas
   DIEN_UNSUPPORTED_CPU: { errorClass: UnsupportedCpuError, native: true },
   DIEN_INTERNAL: { errorClass: InternalError, native: true },
   DIEN_NATIVE_LOAD: { errorClass: NativeLoadError, native: false },
+  DIEN_BAD_DATA: { errorClass: BadDataError, native: false },
 };
 
 export function isDienErrorCode(code: unknown): code is DienErrorCode {

@@ -18,8 +18,24 @@ export {
   NonFiniteError,
   OutOfMemoryError,
   UnsupportedCpuError,
+  BadDataError,
 } from "./errors";
 export type { DienErrorCode } from "./errors";
 export { cudaStatus } from "./device";
 export type { CudaStatus } from "./native";
 export { randomBatch, randomTrainBatch, paperDefaults } from "./synthetic";
+export { auc, gauc, logloss } from "./metrics";
+export {
+  NegativeSampler,
+  Vocabulary,
+  buildVocabularies,
+  encodeSamples,
+  epochBatches,
+  loadMovieLens,
+  newReport,
+  parseLine,
+  readSamples,
+  vocabulariesFromJson,
+  vocabulariesToJson,
+} from "./data";
+export type { DataFormat, EncodedSet, MovieLensOptions, MovieLensSplit, ReadOptions, ReadReport, Sample, Vocabularies } from "./data";

@@ -1,0 +1,151 @@
+// The data pipeline (docs/model.md §13): the original formats' readers on byte-exact
+// fixtures, the MovieLens protocol, vocabularies, negatives and batches. Tests that read
+// ../shared/data skip with a message when it is absent.
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { describe, expect, it } from "vitest";
+
+import {
+  BadDataError,
+  NegativeSampler,
+  type Sample,
+  Vocabulary,
+  buildVocabularies,
+  encodeSamples,
+  epochBatches,
+  loadMovieLens,
+  newReport,
+  readSamples,
+  vocabulariesFromJson,
+  vocabulariesToJson,
+} from "../lib";
+
+const SHARED = path.join(__dirname, "..", "..", "shared", "data");
+const FORMATS = path.join(SHARED, "format-fixtures");
+const MOVIELENS = path.join(SHARED, "ml-latest-small");
+const hasShared = existsSync(FORMATS) && existsSync(MOVIELENS);
+if (!hasShared) console.warn(`data tests: ${SHARED} is absent; the real-data tests are skipped`);
+
+async function collect(it: AsyncIterable<Sample>): Promise<Sample[]> {
+  const out: Sample[] = [];
+  for await (const s of it) out.push(s);
+  return out;
+}
+
+function tempFile(text: string): string {
+  const file = path.join(mkdtempSync(path.join(tmpdir(), "dien-data-")), "data.txt");
+  writeFileSync(file, text);
+  return file;
+}
+
+describe.skipIf(!hasShared)("readers on the original formats", () => {
+  it("reads the original DIEN files (\\x02 histories, CRLF) exactly", async () => {
+    const test = await collect(readSamples(path.join(FORMATS, "amazon-books-dien", "local_test"), "dien"));
+    expect(test.length).toBe(38);
+    expect(test[0]).toEqual({ label: 0, user: "A38AAPXSJN4C5G", item: "0001714384", cat: "Books", histItems: ["0000015393", "0000230022"], histCats: ["default_cat", "Books"] });
+    expect(test.every((s) => s.histItems.length === s.histCats.length && !s.cat.endsWith("\r"))).toBe(true);
+    const train = await collect(readSamples(path.join(FORMATS, "amazon-books-dien", "local_train"), "dien"));
+    expect(train).toHaveLength(1);
+  });
+
+  it("reads the DIN / PaddleRec format", async () => {
+    const s = await collect(readSamples(path.join(FORMATS, "amazon_elec_din_sample_data.txt"), "din"));
+    expect(s).toHaveLength(100);
+    expect(s[0]).toEqual({ label: 1, user: "", item: "18486", cat: "674", histItems: ["3737", "19450"], histCats: ["288", "196"] });
+  });
+});
+
+describe("malformed lines", () => {
+  it("fail naming the file, the line and the field, or are counted with skipBadLines", async () => {
+    const file = tempFile("1\tu\ti\tc\ta\x02b\tx\x02y\r\n2\tu\ti\tc\ta\tx\r\n\n0\tu\ti\tc\ta\x02b\tx\r\n1\tu\ti\tc\t\t\n");
+    await expect(collect(readSamples(file, "dien"))).rejects.toThrow(BadDataError);
+    await expect(collect(readSamples(file, "dien"))).rejects.toThrow(`${file}:2: field "label": expected 0 or 1 but got "2"`);
+    const report = newReport();
+    const ok = await collect(readSamples(file, "dien", { skipBadLines: true }, report));
+    expect(ok.map((s) => s.histItems.length)).toEqual([2, 0]);
+    expect(report).toMatchObject({ lines: 5, samples: 2, skipped: 2 });
+    expect(report.firstSkipped[1]).toContain(`${file}:4: field "cat_hist": 1 categories for 2 history items`);
+    const din = tempFile("1 2;3 4;5;6;1\n1 2;3;5;6;1\n");
+    await expect(collect(readSamples(din, "din"))).rejects.toThrow(`${din}:2: field "hist_cats": 1 categories for 2 history items`);
+  });
+});
+
+describe.skipIf(!hasShared)("MovieLens, the paper's protocol", () => {
+  it("all steps: about 180k / 20k samples, pairs with the same history, negatives never the positive", () => {
+    const { train, test } = loadMovieLens(MOVIELENS, { split: "all", seed: 1 });
+    expect(train.length + test.length).toBe(2 * (100836 - 610));
+    expect(train.length).toBeGreaterThan(150_000);
+    expect(test.length).toBeGreaterThan(8_000);
+    for (let i = 0; i < 2000; i += 2) {
+      const [p, n] = [train[i]!, train[i + 1]!];
+      expect([p.label, n.label]).toEqual([1, 0]);
+      expect(n.histItems).toEqual(p.histItems);
+      expect(n.item).not.toBe(p.item);
+    }
+    const trainUsers = new Set(train.map((s) => s.user));
+    expect(test.some((s) => trainUsers.has(s.user))).toBe(false);
+    const again = loadMovieLens(MOVIELENS, { split: "all", seed: 1 });
+    expect(again.test.slice(0, 50)).toEqual(test.slice(0, 50));
+  });
+
+  it("last step: one pair per user, the same users as the all-steps split", () => {
+    const last = loadMovieLens(MOVIELENS, { split: "last", seed: 1 });
+    const all = loadMovieLens(MOVIELENS, { split: "all", seed: 1 });
+    expect(last.train.length + last.test.length).toBe(2 * 610);
+    expect(new Set(last.test.map((s) => s.user))).toEqual(new Set(all.test.map((s) => s.user)));
+  });
+});
+
+describe("vocabularies, encoding, negatives, batches", () => {
+  const samples: Sample[] = [
+    { label: 1, user: "u1", item: "a", cat: "x", histItems: ["b", "c", "a"], histCats: ["y", "x", "x"] },
+    { label: 0, user: "u2", item: "d", cat: "y", histItems: ["a"], histCats: ["x"] },
+    { label: 1, user: "u1", item: "a", cat: "x", histItems: [], histCats: [] },
+  ];
+
+  it("vocabularies are in frequency order with 0 for padding and unknowns, and round-trip as JSON", () => {
+    const v = buildVocabularies(samples);
+    expect(v.items.toJSON()).toEqual(["", "a", "b", "c", "d"]);
+    expect(v.cats.toJSON()).toEqual(["", "x", "y"]);
+    expect(v.users!.encode(["u2", "nobody"])).toEqual(Int32Array.of(2, 0));
+    const back = vocabulariesFromJson(vocabulariesToJson(v));
+    expect(back.items.encode(["d", "a"])).toEqual(Int32Array.of(4, 1));
+    expect(() => new Vocabulary(["x"])).toThrow("tokens[0]");
+    expect(() => v.items.encode([3 as unknown as string])).toThrow("tokens[0]: expected a string");
+  });
+
+  it("histories keep the most recent maxLen behaviours, right-padded", () => {
+    const v = buildVocabularies(samples);
+    const e = encodeSamples(samples, v, 2, true);
+    expect(Array.from(e.histLen)).toEqual([2, 1, 0]);
+    expect(Array.from(e.histItem)).toEqual([v.items.id("c"), v.items.id("a"), v.items.id("a"), 0, 0, 0]);
+    expect(Array.from(e.user!)).toEqual([1, 2, 1]);
+  });
+
+  it("negatives are popularity-proportional and avoid the positive; epochs shuffle by seed", () => {
+    // events: p 50%, q 25%, z 25%; at t = 3 the positive is z, so negatives there are p or q, 2 : 1
+    const many: Sample[] = Array.from({ length: 400 }, (_, i) => ({ label: i % 2, user: "u", item: "t", cat: "c", histItems: ["p", "p", "q", "z"], histCats: ["c", "c", "c", "c"] }));
+    const v = buildVocabularies(many);
+    const set = encodeSamples(many, v, 4, false);
+    const sampler = new NegativeSampler(set, 3);
+    let p = 0;
+    let q = 0;
+    for (const b of epochBatches(set, 64, { shuffleSeed: 1, sampler })) {
+      for (let i = 0; i < b.targetItem.length; i++) {
+        for (let t = 1; t < 4; t++) expect(b.negItem![i * 4 + t]).not.toBe(b.histItem[i * 4 + t]);
+        expect(b.negItem![i * 4]).toBe(0); // position 0 is never read
+        const neg = b.negItem![i * 4 + 3]!;
+        if (neg === v.items.id("p")) p++;
+        if (neg === v.items.id("q")) q++;
+      }
+    }
+    expect(p + q).toBe(400);
+    expect(p / 400).toBeGreaterThan(0.58);
+    expect(p / 400).toBeLessThan(0.75);
+    const labels = (seed: number) => Array.from(epochBatches(set, 1000, { shuffleSeed: seed })).flatMap((b) => Array.from(b.label));
+    expect(labels(5)).toEqual(labels(5));
+    expect(labels(5)).not.toEqual(labels(6));
+    expect(labels(5).filter((y) => y === 1)).toHaveLength(200);
+  });
+});
