@@ -1,6 +1,7 @@
 /** DienModel: the typed, async face of one native engine. */
 import { writeFileAtomic } from "./atomic";
 import { type ConfigInput, type ModelConfig, hasGru, hasUserField, normalizeConfig } from "./config";
+import { type Vocabularies, vocabulariesFromJson, vocabulariesToJson } from "./data/vocab";
 import { readEnvironment } from "./environment";
 import { dienError, fromNative } from "./errors";
 import { type NativeCall, type NativeEngineOptions, type NativeGradients, type NativeModel, native } from "./native";
@@ -58,6 +59,18 @@ export interface EngineOptions {
 export interface CreateOptions extends EngineOptions {
   /** Initialisation seed (docs/model.md §9); default 0. */
   seed?: number;
+  /** String-id vocabularies saved with the model (their sizes must equal the config's vocabularies). */
+  vocab?: Vocabularies;
+}
+
+/** Vocabulary sizes must be the model's: row i of a table is token i. */
+function checkVocab(v: Vocabularies, c: ModelConfig, where: string): void {
+  const check = (name: string, size: number | undefined, want: number) => {
+    if (size !== want) throw dienError("DIEN_BAD_WEIGHTS", `${where}vocab.${name} holds ${size ?? "no"} ids but the model's vocabulary has ${want}`);
+  };
+  check("items", v.items.size, c.itemVocab);
+  check("cats", v.cats.size, c.catVocab);
+  if (c.userVocab > 0 || v.users) check("users", v.users?.size, c.userVocab);
 }
 
 /** The CPU features the native addon was built for and those this machine has. */
@@ -135,6 +148,7 @@ export class DienModel implements Disposable {
   readonly #config: ModelConfig;
   // One native call in flight per model (lib/queue.ts says why).
   readonly #queue = new SerialQueue();
+  #vocab: Vocabularies | undefined;
 
   private constructor(handle: NativeModel) {
     this.#native = handle;
@@ -153,22 +167,46 @@ export class DienModel implements Disposable {
       throw invalidType("source", "a file path or a Uint8Array", source);
     }
     const options = engineOptions(opts);
+    let model: DienModel;
     try {
-      return new DienModel(await native().loadModel(source, options));
+      model = new DienModel(await native().loadModel(source, options));
     } catch (err) {
       throw fromNative(err);
+    }
+    model.#attachVocab(typeof source === "string" ? `${source}: ` : "");
+    return model;
+  }
+
+  /** Reads the file's vocabularies, if any; a file whose vocabularies do not fit is rejected whole. */
+  #attachVocab(where: string): void {
+    const text = this.#native!.vocab();
+    if (text === undefined) return;
+    try {
+      this.#vocab = vocabulariesFromJson(text);
+      checkVocab(this.#vocab, this.config, where);
+    } catch (err) {
+      this.dispose();
+      if (err instanceof Error && "code" in err) throw err;
+      throw dienError("DIEN_BAD_WEIGHTS", `${where}__metadata__.vocab is not valid: ${(err as Error).message}`);
     }
   }
 
   /** A new model with docs/model.md §9 initialisation, deterministic for a seed. */
   static async create(config: ConfigInput, opts?: CreateOptions): Promise<DienModel> {
     const normalized = normalizeConfig(config);
-    const o = opts === undefined ? {} : expectOptions("options", opts, ["seed", ...ENGINE_OPTIONS]);
+    const o = opts === undefined ? {} : expectOptions("options", opts, ["seed", "vocab", ...ENGINE_OPTIONS]);
     const seed = o.seed === undefined ? 0 : expectInteger("options.seed", o.seed, 0);
-    const { seed: _seed, ...engine } = o;
+    const { seed: _seed, vocab, ...engine } = o;
     const options = engineOptions(engine);
+    let vocabJson: string | undefined;
+    if (vocab !== undefined) {
+      checkVocab(vocab as Vocabularies, normalized, "options.");
+      vocabJson = vocabulariesToJson(vocab as Vocabularies);
+    }
     try {
-      return new DienModel(await native().createModel(JSON.stringify(normalized), seed, options));
+      const model = new DienModel(await native().createModel(JSON.stringify(normalized), seed, options, vocabJson));
+      model.#vocab = vocab as Vocabularies | undefined;
+      return model;
     } catch (err) {
       throw fromNative(err);
     }
@@ -176,6 +214,14 @@ export class DienModel implements Disposable {
 
   get config(): Readonly<ModelConfig> {
     return this.#config;
+  }
+
+  /**
+   * The string-id vocabularies saved with the model (items, cats, users), when it has them:
+   * `model.vocab.items.encode(["B0012", ...])` maps a service's ids to rows (unknown -> 0).
+   */
+  get vocab(): Vocabularies | undefined {
+    return this.#vocab;
   }
 
   get disposed(): boolean {
@@ -315,8 +361,10 @@ export class DienModel implements Disposable {
     return this.#queue.run(task);
   }
 
-  static [FROM_HANDLE](handle: NativeModel): DienModel {
-    return new DienModel(handle);
+  static [FROM_HANDLE](handle: NativeModel, where: string): DienModel {
+    const model = new DienModel(handle);
+    model.#attachVocab(where);
+    return model;
   }
 
   /** #checkBatch plus labels and negatives: the same errors the engine would raise, before any work. */

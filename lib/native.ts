@@ -13,6 +13,8 @@ export interface NativeInfo {
   parameters: number;
   /** The model config as JSON text. */
   config: string;
+  /** The weight file carries vocabularies (__metadata__.vocab). */
+  hasVocab: boolean;
 }
 
 /** One prepared call: its inputs already copied into engine-owned memory. Runs once (runCall). */
@@ -38,6 +40,8 @@ export interface NativeModel {
   stageGradients(batch: TrainBatch): NativeCall;
   createTrainer(options: NativeTrainerOptions): NativeTrainer;
   info(): NativeInfo;
+  /** The vocabularies' JSON text, when the model has them. */
+  vocab(): string | undefined;
   dispose(): void;
   readonly disposed: boolean;
 }
@@ -113,7 +117,7 @@ export interface NativeBuildInfo {
 export interface NativeAddon {
   /** A path (read on a worker thread) or the file's bytes (copied now). */
   loadModel(source: string | Uint8Array, options?: NativeEngineOptions): Promise<NativeModel>;
-  createModel(configJson: string, seed: number, options?: NativeEngineOptions): Promise<NativeModel>;
+  createModel(configJson: string, seed: number, options?: NativeEngineOptions, vocabJson?: string): Promise<NativeModel>;
   /** A checkpoint written by a trainer: the model and its trainer. */
   resumeTrainer(path: string, options?: NativeEngineOptions): Promise<{ model: NativeModel; trainer: NativeTrainer }>;
   /** Queues a prepared call (once); resolves its results in a new array (a Buffer for stageSave). */

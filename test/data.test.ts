@@ -149,3 +149,30 @@ describe("vocabularies, encoding, negatives, batches", () => {
     expect(labels(5).filter((y) => y === 1)).toHaveLength(200);
   });
 });
+
+describe("vocabularies in the weight file", () => {
+  it("travel through create, save, load, training checkpoints and resume; sizes must fit", async () => {
+    const { DienModel, Trainer, randomTrainBatch } = await import("../lib");
+    const samples: Sample[] = [
+      { label: 1, user: "u1", item: "a", cat: "x", histItems: ["b", "c"], histCats: ["y", "x"] },
+      { label: 0, user: "u2", item: "d", cat: "y", histItems: ["a"], histCats: ["x"] },
+    ];
+    const vocab = buildVocabularies(samples);
+    const config = { model: "dien" as const, itemVocab: vocab.items.size, catVocab: vocab.cats.size, userVocab: vocab.users!.size, dUser: 4, dItem: 4, dCat: 4, hidden: 8, maxLen: 5 };
+    using model = await DienModel.create(config, { seed: 1, vocab });
+    expect(model.vocab!.items.encode(["d"])).toEqual(Int32Array.of(vocab.items.id("d")));
+    const dir = mkdtempSync(path.join(tmpdir(), "dien-vocab-"));
+    await model.save(path.join(dir, "m.safetensors"));
+    using loaded = await DienModel.load(path.join(dir, "m.safetensors"));
+    expect(loaded.vocab!.cats.toJSON()).toEqual(vocab.cats.toJSON());
+    const trainer = model.trainer();
+    await trainer.step(randomTrainBatch(model.config, 4, 1));
+    await trainer.save(path.join(dir, "ckpt.safetensors"));
+    const resumed = await Trainer.resume(path.join(dir, "ckpt.safetensors"));
+    expect(resumed.model.vocab!.users!.toJSON()).toEqual(vocab.users!.toJSON());
+    resumed.model.dispose();
+    await expect(DienModel.create({ ...config, itemVocab: 9 }, { vocab })).rejects.toThrow("options.vocab.items holds 5 ids but the model's vocabulary has 9");
+    using plain = await DienModel.create(config);
+    expect(plain.vocab).toBeUndefined();
+  });
+});

@@ -32,8 +32,8 @@ void finish(float* out, int64_t n, bool logits, const char* what) {
 }
 }  // namespace
 
-Engine::Engine(const Config& c, std::unique_ptr<Weights> w, const EngineOptions& opts)
-    : config_(c), weights_(std::move(w)) {
+Engine::Engine(const Config& c, std::unique_ptr<Weights> w, const EngineOptions& opts, std::string vocab)
+    : config_(c), weights_(std::move(w)), vocab_(std::move(vocab)) {
   const int threads = resolveThreads(opts.threads);
   threads_ = threads;
   const std::string& device = opts.device;
@@ -74,14 +74,14 @@ std::shared_ptr<Engine> Engine::fromSafetensors(const uint8_t* bytes, size_t siz
 }
 
 std::shared_ptr<Engine> Engine::fromLoaded(LoadedWeights lw, const EngineOptions& opts) {
-  return std::shared_ptr<Engine>(new Engine(lw.config, std::move(lw.weights), opts));
+  return std::shared_ptr<Engine>(new Engine(lw.config, std::move(lw.weights), opts, std::move(lw.vocab)));
 }
 
-std::shared_ptr<Engine> Engine::create(const Config& c, uint64_t seed, const EngineOptions& opts) {
+std::shared_ptr<Engine> Engine::create(const Config& c, uint64_t seed, const EngineOptions& opts, std::string vocab) {
   c.validate();
   auto w = std::make_unique<Weights>(c);
   initWeights(c, *w, seed);
-  return std::shared_ptr<Engine>(new Engine(c, std::move(w), opts));
+  return std::shared_ptr<Engine>(new Engine(c, std::move(w), opts, std::move(vocab)));
 }
 
 void Engine::predict(const BatchView& b, float* out, bool logits) {
@@ -100,12 +100,12 @@ void Engine::scoreCandidates(const CandidatesView& v, float* out, bool logits) {
 
 std::vector<uint8_t> Engine::save() const {
   std::lock_guard<std::mutex> lock(mutex_);
-  return writeSafetensors(config_, *weights_);
+  return writeSafetensors(config_, *weights_, nullptr, vocab_);
 }
 
 std::vector<uint8_t> Engine::saveWith(const CheckpointView& extras) const {
   std::lock_guard<std::mutex> lock(mutex_);
-  return writeSafetensors(config_, *weights_, &extras);
+  return writeSafetensors(config_, *weights_, &extras, vocab_);
 }
 
 const train::GradLayout& Engine::gradLayout() {

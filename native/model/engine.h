@@ -31,10 +31,13 @@ class Engine {
  public:
   static std::shared_ptr<Engine> fromSafetensors(const uint8_t* bytes, size_t size, const EngineOptions& opts);
   static std::shared_ptr<Engine> fromLoaded(LoadedWeights lw, const EngineOptions& opts);
-  static std::shared_ptr<Engine> create(const Config& c, uint64_t seed, const EngineOptions& opts);
+  // vocab: the vocabularies' JSON text to carry in saved files (may be empty).
+  static std::shared_ptr<Engine> create(const Config& c, uint64_t seed, const EngineOptions& opts,
+                                        std::string vocab = "");
 
   const Config& config() const { return config_; }
   const Weights& weights() const { return *weights_; }
+  const std::string& vocab() const { return vocab_; }
   int64_t parameters() const { return weights_->totalElements(); }
   const std::string& backend() const { return backendName_; }
   const std::string& backendReason() const { return reason_; }
@@ -59,7 +62,7 @@ class Engine {
   const train::GradLayout& gradLayout();
 
  private:
-  Engine(const Config& c, std::unique_ptr<Weights> w, const EngineOptions& opts);
+  Engine(const Config& c, std::unique_ptr<Weights> w, const EngineOptions& opts, std::string vocab);
   void trainingPass(const TrainBatchView& b, train::PassResult<float>& out);
 
   mutable std::mutex mutex_;  // one call at a time; training writes the weights
@@ -68,6 +71,7 @@ class Engine {
   std::unique_ptr<ThreadPool> trainPool_;
   std::unique_ptr<train::Backprop<float>> backprop_;
   std::unique_ptr<Weights> weights_;
+  std::string vocab_;
   std::unique_ptr<Backend> backend_;
   std::string backendName_, reason_;
 };

@@ -94,6 +94,12 @@ LoadedWeights readSafetensors(const uint8_t* bytes, size_t size, CheckpointState
 
   // Tensor records: structure first, then membership, shape, offsets, all checked
   // against the file's size before a byte of tensor memory is allocated.
+  std::string vocab;
+  if (const Json* v = meta->find("vocab")) {
+    if (!v->isString())
+      throw FormatError("weights: __metadata__.vocab must be a string (JSON text of the vocabularies)");
+    vocab = v->asString();
+  }
   const std::vector<TensorSpec> modelSpecs = tensorSpecs(config);
   std::string trainer;
   if (const Json* t = meta->find("trainer")) {
@@ -205,10 +211,11 @@ LoadedWeights readSafetensors(const uint8_t* bytes, size_t size, CheckpointState
           throw FormatError(
               cat("weights: tensor ", spec.name, " holds a negative variance (", dst[k], ") at element ", k));
   }
-  return LoadedWeights{config, std::move(weights)};
+  return LoadedWeights{config, std::move(weights), std::move(vocab)};
 }
 
-std::vector<uint8_t> writeSafetensors(const Config& c, const Weights& w, const CheckpointView* extras) {
+std::vector<uint8_t> writeSafetensors(const Config& c, const Weights& w, const CheckpointView* extras,
+                                      const std::string& vocab) {
   Json header = Json::object();
   Json meta = Json::object();
   meta.set("format", Json::string("dien"));
@@ -216,6 +223,7 @@ std::vector<uint8_t> writeSafetensors(const Config& c, const Weights& w, const C
   meta.set("config", Json::string(c.toJson().dump()));
   const bool checkpoint = extras && !extras->trainer.empty();
   if (checkpoint) meta.set("trainer", Json::string(extras->trainer));
+  if (!vocab.empty()) meta.set("vocab", Json::string(vocab));
   header.set("__metadata__", meta);
   const std::vector<TensorSpec> specs = checkpoint ? withOptimizerState(w.specs()) : w.specs();
   std::vector<const float*> sources;

@@ -18,6 +18,9 @@ namespace dien {
 struct LoadedWeights {
   Config config;
   std::unique_ptr<Weights> weights;
+  // __metadata__.vocab: the string-id vocabularies (JSON text, read by lib/data/vocab.ts);
+  // empty when the file has none. Opaque here: carried from load to save unchanged.
+  std::string vocab;
 };
 
 // A training checkpoint is a weight file plus optimiser state: __metadata__.trainer (JSON
@@ -38,6 +41,7 @@ struct CheckpointView {
 
 // extras: where a checkpoint's optimiser state goes (null: ignore it).
 LoadedWeights readSafetensors(const uint8_t* bytes, size_t size, CheckpointState* extras = nullptr);
-std::vector<uint8_t> writeSafetensors(const Config& c, const Weights& w, const CheckpointView* extras = nullptr);
+std::vector<uint8_t> writeSafetensors(const Config& c, const Weights& w, const CheckpointView* extras = nullptr,
+                                      const std::string& vocab = "");
 
 }  // namespace dien

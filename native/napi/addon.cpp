@@ -134,17 +134,18 @@ class LoadJob : public AsyncJob {
 
 class CreateJob : public AsyncJob {
  public:
-  CreateJob(std::string config, uint64_t seed, EngineOptions opts)
-      : config_(std::move(config)), seed_(seed), opts_(std::move(opts)) {}
+  CreateJob(std::string config, uint64_t seed, EngineOptions opts, std::string vocab)
+      : config_(std::move(config)), seed_(seed), opts_(std::move(opts)), vocab_(std::move(vocab)) {}
 
  protected:
-  void run() override { engine_ = Engine::create(Config::fromJsonText(config_), seed_, opts_); }
+  void run() override { engine_ = Engine::create(Config::fromJsonText(config_), seed_, opts_, std::move(vocab_)); }
   Napi::Value result(Napi::Env env) override { return ModelWrap::Wrap(env, engine_); }
 
  private:
   std::string config_;
   uint64_t seed_;
   EngineOptions opts_;
+  std::string vocab_;
   std::shared_ptr<Engine> engine_;
 };
 
@@ -216,7 +217,7 @@ Napi::Value LoadModel(const Napi::CallbackInfo& info) {
   });
 }
 
-// createModel(configJson: string, seed: number, options?) -> Promise<NativeModel>
+// createModel(configJson: string, seed: number, options?, vocabJson?: string) -> Promise<NativeModel>
 Napi::Value CreateModel(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guarded(env, [&]() -> Napi::Value {
@@ -225,8 +226,14 @@ Napi::Value CreateModel(const Napi::CallbackInfo& info) {
     const double seed = info[1].As<Napi::Number>().DoubleValue();
     if (!(seed >= 0 && seed <= 9007199254740991.0 && std::floor(seed) == seed))
       throw InputError(cat("seed: expected an integer in [0, 2^53) but got ", seed));
-    auto job = std::make_unique<CreateJob>(info[0].As<Napi::String>().Utf8Value(), static_cast<uint64_t>(seed),
-                                           readOptions(info.Length() > 2 ? info[2] : env.Undefined()));
+    std::string vocab;
+    if (info.Length() > 3 && !info[3].IsUndefined()) {
+      if (!info[3].IsString()) throw TypeMismatch("vocab: expected a JSON string but got " + describeJsValue(info[3]));
+      vocab = info[3].As<Napi::String>().Utf8Value();
+    }
+    auto job =
+        std::make_unique<CreateJob>(info[0].As<Napi::String>().Utf8Value(), static_cast<uint64_t>(seed),
+                                    readOptions(info.Length() > 2 ? info[2] : env.Undefined()), std::move(vocab));
     return AsyncJob::queue(env, std::move(job), "dien.create");
   });
 }

@@ -94,7 +94,8 @@ Napi::Function ModelWrap::Define(Napi::Env env) {
        InstanceMethod("stageCandidates", &ModelWrap::StageCandidates),
        InstanceMethod("stageSave", &ModelWrap::StageSave), InstanceMethod("stageGradients", &ModelWrap::StageGradients),
        InstanceMethod("createTrainer", &ModelWrap::CreateTrainer), InstanceMethod("info", &ModelWrap::Info),
-       InstanceMethod("dispose", &ModelWrap::Dispose), InstanceAccessor("disposed", &ModelWrap::Disposed, nullptr)});
+       InstanceMethod("vocab", &ModelWrap::Vocab), InstanceMethod("dispose", &ModelWrap::Dispose),
+       InstanceAccessor("disposed", &ModelWrap::Disposed, nullptr)});
   addonData(env).modelClass = Napi::Persistent(cls);
   return cls;
 }
@@ -199,7 +200,17 @@ Napi::Value ModelWrap::Info(const Napi::CallbackInfo& info) {
     o.Set("threads", e->threads());
     o.Set("parameters", static_cast<double>(e->parameters()));
     o.Set("config", e->config().toJson().dump());
+    o.Set("hasVocab", !e->vocab().empty());
     return o;
+  });
+}
+
+// vocab() -> the vocabularies' JSON text, or undefined
+Napi::Value ModelWrap::Vocab(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    const std::string& v = engine()->vocab();
+    return v.empty() ? env.Undefined() : Napi::String::New(env, v);
   });
 }
 
