@@ -1,0 +1,129 @@
+#!/usr/bin/env node
+/**
+ * The `dien` command: train a zoo model on a click log and evaluate it, in one command.
+ *   dien train --model dien --train data/train --test data/test [--format dien|din|movielens] ...
+ *   dien eval --weights model.safetensors --test data/test [--format dien|din] [--json]
+ */
+import { Command, InvalidArgumentError, Option } from "commander";
+import { Presets, SingleBar } from "cli-progress";
+
+import { MODEL_NAMES, type ModelName } from "../config";
+import { DienModel } from "../model";
+import { Trainer } from "../trainer";
+import { type Format, type TestMetrics, evaluate, loadDatasets, paperConfig, readDataset, trainLoop } from "./pipeline";
+import { buildVocabularies } from "../data/dataset";
+import { runExperiment } from "./experiment";
+
+function integer(min: number) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`expected an integer >= ${min}`);
+    return n;
+  };
+}
+
+function positive(v: string): number {
+  const n = Number(v);
+  if (!(n > 0) || !Number.isFinite(n)) throw new InvalidArgumentError("expected a number > 0");
+  return n;
+}
+
+function table(m: TestMetrics): string {
+  return [`test samples  ${m.n}`, `AUC           ${m.auc.toFixed(4)}`, `GAUC          ${m.gauc.toFixed(4)}`, `log-loss      ${m.logloss.toFixed(4)}`].join("\n");
+}
+
+const program = new Command("dien").description("Deep Interest Evolution Network: train, evaluate and serve CTR models").showHelpAfterError();
+
+program
+  .command("train")
+  .description("train a zoo model on a click log and evaluate it on the test set")
+  .addOption(new Option("--model <name>", "zoo model").choices([...MODEL_NAMES]).default("dien"))
+  .requiredOption("--train <path>", "training file or folder (movielens: the ml-latest-small folder)")
+  .option("--test <path>", "test file or folder (not for movielens)")
+  .addOption(new Option("--format <format>", "data format (docs/model.md §13)").choices(["dien", "din", "movielens"]).default("dien"))
+  .addOption(new Option("--split <split>", "movielens split").choices(["all", "last"]).default("all"))
+  .option("--epochs <n>", "epochs", integer(1), 2)
+  .option("--batch <n>", "batch size", integer(1), 128)
+  .option("--lr <x>", "Adam learning rate", positive, 1e-3)
+  .option("--seed <n>", "seed of the split, initialisation, shuffles and negatives", integer(0), 1)
+  .option("--threads <n>", "threads (0: one per hardware thread)", integer(0), 0)
+  .option("--max-len <n>", "history length kept (most recent behaviours)", integer(1), 100)
+  .option("--out <file>", "where to write the trained weights", "model.safetensors")
+  .option("--checkpoint-every <n>", "write <out>.ckpt every n steps", integer(1))
+  .option("--resume <ckpt>", "continue from a checkpoint written by --checkpoint-every or Ctrl-C")
+  .option("--skip-bad-lines", "count and report malformed lines instead of failing", false)
+  .option("--json", "print one JSON object as the last line of stdout", false)
+  .action(async (o) => {
+    const datasets = await loadDatasets({ format: o.format as Format, train: o.train, test: o.test, split: o.split, seed: o.seed, skipBadLines: o.skipBadLines });
+    const checkpoint = `${o.out}.ckpt`;
+    let trainer: Trainer;
+    if (o.resume) {
+      trainer = await Trainer.resume(o.resume, { threads: o.threads });
+    } else {
+      const vocab = buildVocabularies(datasets.train);
+      const model = await DienModel.create(paperConfig(o.model as ModelName, vocab, o.maxLen), { seed: o.seed, threads: o.threads, vocab });
+      trainer = model.trainer({ lr: o.lr });
+    }
+    using model = trainer.model;
+    let interrupted = false;
+    const onSigint = () => {
+      interrupted = true;
+    };
+    process.on("SIGINT", onSigint);
+    const bar = new SingleBar({ format: "{bar} {percentage}% | step {value}/{total} | {speed} samples/s | loss {loss} | ETA {eta_formatted}", stream: process.stderr, hideCursor: true, noTTYOutput: true, notTTYSchedule: 10_000 }, Presets.shades_classic);
+    const t0 = performance.now();
+    const run = await trainLoop(trainer, datasets.train, { epochs: o.epochs, batch: o.batch, seed: o.seed, bar, checkpoint, checkpointEvery: o.checkpointEvery, stop: () => interrupted });
+    const seconds = (performance.now() - t0) / 1000;
+    process.off("SIGINT", onSigint);
+    if (run.stopped) {
+      bar.stop();
+      await trainer.save(checkpoint);
+      process.stderr.write(`\ninterrupted: checkpoint written to ${checkpoint} (resume with --resume ${checkpoint})\n`);
+      process.exitCode = 130;
+      return;
+    }
+    await model.save(o.out);
+    const test = await evaluate(model, datasets.test);
+    process.stderr.write(`\n${model.config.model}: trained ${run.samples} samples in ${seconds.toFixed(1)} s; weights in ${o.out}\n${table(test)}\n`);
+    if (o.json)
+      console.log(JSON.stringify({ model: model.config.model, config: model.config, epochs: o.epochs, trainSeconds: seconds, samplesPerSecond: run.samples / seconds, skippedLines: datasets.skipped, test }));
+  });
+
+program
+  .command("eval")
+  .description("evaluate a trained model (with its vocabularies) on a test file or folder")
+  .requiredOption("--weights <file>", "weight file written by dien train")
+  .requiredOption("--test <path>", "test file or folder")
+  .addOption(new Option("--format <format>", "data format").choices(["dien", "din"]).default("dien"))
+  .option("--skip-bad-lines", "count and report malformed lines instead of failing", false)
+  .option("--json", "print one JSON object as the last line of stdout", false)
+  .action(async (o) => {
+    using model = await DienModel.load(o.weights);
+    const test = await evaluate(model, await readDataset(o.test, o.format, o.skipBadLines));
+    process.stderr.write(`${table(test)}\n`);
+    if (o.json) console.log(JSON.stringify({ model: model.config.model, test }));
+  });
+
+program
+  .command("experiment")
+  .description("every zoo model on MovieLens (all-steps split) with the same seeds and budget: the paper's table")
+  .requiredOption("--data <dir>", "the ml-latest-small folder")
+  .option("--seeds <n>", "seeds (1..n)", integer(1), 3)
+  .option("--models <list>", "comma-separated zoo models", MODEL_NAMES.join(","))
+  .option("--epochs <n>", "epochs", integer(1), 2)
+  .option("--batch <n>", "batch size", integer(1), 128)
+  .option("--lr <x>", "Adam learning rate", positive, 1e-3)
+  .option("--threads <n>", "threads (0: one per hardware thread)", integer(0), 0)
+  .option("--max-len <n>", "history length kept", integer(1), 100)
+  .option("--out <dir>", "where the table and chart go", "docs/experiments")
+  .action(async (o) => {
+    const models = String(o.models).split(",").map((m) => m.trim());
+    for (const m of models) if (!(MODEL_NAMES as readonly string[]).includes(m)) throw new InvalidArgumentError(`--models: unknown model "${m}" (one of ${MODEL_NAMES.join(", ")})`);
+    const command = `npx dien experiment --data <ml-latest-small> --seeds ${o.seeds} --models ${models.join(",")} --epochs ${o.epochs} --batch ${o.batch} --lr ${o.lr}`;
+    await runExperiment({ data: o.data, models: models as ModelName[], seeds: o.seeds, epochs: o.epochs, batch: o.batch, lr: o.lr, threads: o.threads, maxLen: o.maxLen, out: o.out, command });
+  });
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  process.stderr.write(`dien: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exitCode = 1;
+});
