@@ -1,7 +1,7 @@
 // The `dien` command end to end, as a child process: train, evaluate, --json, bad lines,
 // checkpoints and resume. Real-data runs read ../shared/data and skip without it.
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
@@ -62,4 +62,25 @@ describe("dien train / eval", () => {
     expect(bad.status).not.toBe(0);
     expect(bad.stderr).toContain("dein");
   });
+
+  it.skipIf(!hasShared)("experiment writes the table, JSON and chart for the models asked", () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "dien-exp-"));
+    const r = spawnSync(process.execPath, [CLI, "experiment", "--data", MOVIELENS, "--models", "base", "--seeds", "1", "--epochs", "1", "--out", dir], { encoding: "utf8", timeout: 300_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const md = readFileSync(path.join(dir, "movielens.md"), "utf8");
+    expect(md).toMatch(/\| base \| 0\.\d{4} ± 0\.0000 \|/);
+    expect(readFileSync(path.join(dir, "movielens.svg"), "utf8")).toContain("<svg");
+    const json = JSON.parse(readFileSync(path.join(dir, "movielens.json"), "utf8")) as { rows: { model: string; auc: number }[] };
+    expect(json.rows[0]!.auc).toBeGreaterThan(0.85);
+  }, 300_000);
+});
+
+describe("npm start", () => {
+  it("learns: DIEN beats sum pooling on the embedded drifting-interest data", () => {
+    const r = spawnSync(process.execPath, [path.join(__dirname, "..", "dist", "lib", "cli", "start.js")], { encoding: "utf8", timeout: 300_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const auc = (name: string) => Number(new RegExp(`^${name}: test AUC ([\\d.]+)`, "m").exec(r.stdout)?.[1]);
+    expect(auc("dien")).toBeGreaterThan(auc("base") + 0.1);
+    expect(r.stdout).toContain("dien beats base");
+  }, 300_000);
 });

@@ -6,9 +6,12 @@ import numpy as np
 import torch
 
 
-def write_safetensors(path, tensors, config):
-    """tensors: name -> tensor; config: dict written as __metadata__.config."""
+def write_safetensors(path, tensors, config, vocab=None):
+    """tensors: name -> tensor; config: dict written as __metadata__.config; vocab: optional
+    {"items": [...], "cats": [...], "users": [...]} written as __metadata__.vocab (docs/model.md §12)."""
     header = {"__metadata__": {"format": "dien", "version": "1", "config": json.dumps(config, separators=(",", ":"))}}
+    if vocab is not None:
+        header["__metadata__"]["vocab"] = json.dumps(vocab, separators=(",", ":"))
     blobs = []
     offset = 0
     for name, t in tensors.items():

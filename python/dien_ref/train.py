@@ -113,10 +113,15 @@ class LazyAdam:
                 v.copy_(vm)
                 p -= upd
 
-    @torch.no_grad()
     def update_running_stats(self):
-        for mod in self.ref.modules():
-            if isinstance(mod, (BatchNorm, Dice)) and hasattr(mod, "last_stats"):
-                mean, var = mod.last_stats
-                mod.running_mean.mul_(0.99).add_(0.01 * mean)
-                mod.running_var.mul_(0.99).add_(0.01 * var)
+        update_running_stats(self.ref)
+
+
+@torch.no_grad()
+def update_running_stats(ref):
+    """docs/model.md §7: r <- 0.99 r + 0.01 batch, from the last training forward's statistics."""
+    for mod in ref.modules():
+        if isinstance(mod, (BatchNorm, Dice)) and hasattr(mod, "last_stats"):
+            mean, var = mod.last_stats
+            mod.running_mean.mul_(0.99).add_(0.01 * mean)
+            mod.running_var.mul_(0.99).add_(0.01 * var)
