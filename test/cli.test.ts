@@ -1,6 +1,6 @@
 // The `dien` command end to end, as a child process: train, evaluate, --json, bad lines,
 // checkpoints and resume. Real-data runs read ../shared/data and skip without it.
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
@@ -46,6 +46,23 @@ describe("dien train / eval", () => {
     expect((full.json!.test as { n: number }).n).toBeGreaterThan(50);
     expect(resumed.json!.test).toEqual(full.json!.test);
   });
+
+  it.skipIf(!hasShared)("Ctrl-C stops after the current step and writes a checkpoint that resumes", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "dien-cli-"));
+    const args = [CLI, "train", "--model", "base", "--format", "movielens", "--split", "last", "--train", MOVIELENS, "--epochs", "2000", "--batch", "64", "--json"];
+    const child = spawn(process.execPath, args, { cwd: dir });
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    await new Promise((resolve) => setTimeout(resolve, 4000));
+    child.kill("SIGINT");
+    const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
+    expect(code, stderr).toBe(130);
+    expect(stderr).toContain("checkpoint written to model.safetensors.ckpt");
+    expect(existsSync(path.join(dir, "model.safetensors.ckpt"))).toBe(true);
+    const r = dien(["train", "--model", "base", "--format", "movielens", "--split", "last", "--train", MOVIELENS, "--epochs", "1", "--resume", "model.safetensors.ckpt", "--json"], dir);
+    expect(r.status, r.stderr).toBe(0); // already past epoch 1: evaluates the resumed model
+    expect((r.json!.test as { n: number }).n).toBeGreaterThan(50);
+  }, 60_000);
 
   it("a malformed line fails naming file and line; --skip-bad-lines reports it", () => {
     const dir = mkdtempSync(path.join(tmpdir(), "dien-cli-"));

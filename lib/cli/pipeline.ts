@@ -104,10 +104,16 @@ export async function trainLoop(trainer: Trainer, train: readonly Sample[], o: T
   o.bar?.start(perEpoch * o.epochs, step, { speed: "0", loss: "-" });
   for (let epoch = Math.floor(step / perEpoch); epoch < o.epochs; epoch++) {
     const sampler = aux ? new NegativeSampler(set, o.seed * 1000 + epoch) : undefined;
-    let k = 0;
-    for (const b of epochBatches(set, o.batch, { shuffleSeed: o.seed * 1000 + epoch, sampler })) {
-      if (k++ < step - epoch * perEpoch) continue; // done before a resume
-      lastLoss = (await trainer.step(b)).loss;
+    const batches = epochBatches(set, o.batch, { shuffleSeed: o.seed * 1000 + epoch, sampler });
+    // Batches a resumed run already trained: drawn (so shuffles and negatives line up) and dropped.
+    for (let k = epoch * perEpoch; k < step; k++) batches.next();
+    // The next batch is built on this thread while the engine runs the current step.
+    let next = batches.next();
+    while (!next.done) {
+      const b = next.value;
+      const running = trainer.step(b);
+      next = batches.next();
+      lastLoss = (await running).loss;
       step++;
       samples += b.targetItem.length;
       o.bar?.update(step, { speed: Math.round((samples / (performance.now() - t0)) * 1000).toString(), loss: lastLoss.toFixed(4) });
