@@ -27,7 +27,10 @@ export { randomBatch, randomTrainBatch, paperDefaults } from "./synthetic";
 export { auc, gauc, logloss } from "./metrics";
 export {
   NegativeSampler,
+  SampleStore,
   Vocabulary,
+  VocabularyBuilder,
+  memorySource,
   buildVocabularies,
   encodeSamples,
   epochBatches,
@@ -38,4 +41,4 @@ export {
   vocabulariesFromJson,
   vocabulariesToJson,
 } from "./data";
-export type { DataFormat, EncodedSet, MovieLensOptions, MovieLensSplit, ReadOptions, ReadReport, Sample, Vocabularies } from "./data";
+export type { BatchSource, DataFormat, EncodedSet, MovieLensOptions, MovieLensSplit, ReadOptions, ReadReport, Sample, Vocabularies } from "./data";

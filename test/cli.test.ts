@@ -74,7 +74,8 @@ describe("dien train / eval", () => {
     const s = dien(["train", "--train", file, "--test", file, "--epochs", "1", "--skip-bad-lines", "--json"], dir);
     expect(s.status, s.stderr).toBe(0);
     expect(s.json!.skippedLines).toBe(2); // once in --train, once in --test
-    expect(s.stderr).toContain("skipped 2 malformed lines");
+    expect(s.stderr).toContain("skipped 1 malformed training lines");
+    expect(s.stderr).toContain("skipped 2 malformed lines in all");
     const bad = dien(["train", "--train", file, "--test", file, "--model", "dein"], dir);
     expect(bad.status).not.toBe(0);
     expect(bad.stderr).toContain("dein");

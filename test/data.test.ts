@@ -9,6 +9,8 @@ import { describe, expect, it } from "vitest";
 import {
   BadDataError,
   NegativeSampler,
+  SampleStore,
+  memorySource,
   type Sample,
   Vocabulary,
   buildVocabularies,
@@ -174,5 +176,29 @@ describe("vocabularies in the weight file", () => {
     await expect(DienModel.create({ ...config, itemVocab: 9 }, { vocab })).rejects.toThrow("options.vocab.items holds 5 ids but the model's vocabulary has 9");
     using plain = await DienModel.create(config);
     expect(plain.vocab).toBeUndefined();
+  });
+});
+
+describe("training data larger than memory", () => {
+  it("a SampleStore on disk gives exactly the batches (and negatives) of the in-memory set", async () => {
+    const { driftingInterests } = await import("../lib/data/drift");
+    const samples = driftingInterests({ users: 300, seed: 4 });
+    const v = buildVocabularies(samples);
+    const file = path.join(mkdtempSync(path.join(tmpdir(), "dien-store-")), "train.bin");
+    async function* stream() {
+      for (const s of samples) yield s;
+    }
+    const store = await SampleStore.write(stream(), v, 16, true, file);
+    try {
+      const memory = memorySource(encodeSamples(samples, v, 16, true));
+      expect(store.n).toBe(samples.length);
+      expect(store.events.items).toEqual(memory.events.items);
+      const a = [...epochBatches(store, 50, { shuffleSeed: 9, sampler: new NegativeSampler(store, 2) })];
+      const b = [...epochBatches(memory, 50, { shuffleSeed: 9, sampler: new NegativeSampler(memory, 2) })];
+      expect(a).toEqual(b);
+      expect(() => store.batch([store.n])).toThrow(`indices[0]: ${store.n} is outside [0, ${store.n})`);
+    } finally {
+      store.close();
+    }
   });
 });

@@ -10,8 +10,8 @@ import { Presets, SingleBar } from "cli-progress";
 import { MODEL_NAMES, type ModelName } from "../config";
 import { DienModel } from "../model";
 import { Trainer } from "../trainer";
-import { type Format, type TestMetrics, evaluate, loadDatasets, paperConfig, readDataset, trainLoop } from "./pipeline";
-import { buildVocabularies } from "../data/dataset";
+import { newReport } from "../data/formats";
+import { type Format, type PreparedData, type TestMetrics, evaluate, paperConfig, prepareData, streamDataset, trainLoop } from "./pipeline";
 import { runExperiment } from "./experiment";
 
 function integer(min: number) {
@@ -54,39 +54,47 @@ program
   .option("--skip-bad-lines", "count and report malformed lines instead of failing", false)
   .option("--json", "print one JSON object as the last line of stdout", false)
   .action(async (o) => {
-    const datasets = await loadDatasets({ format: o.format as Format, train: o.train, test: o.test, split: o.split, seed: o.seed, skipBadLines: o.skipBadLines });
+    const dataOptions = { format: o.format as Format, train: o.train, test: o.test, split: o.split, seed: o.seed, skipBadLines: o.skipBadLines, maxLen: o.maxLen };
     const checkpoint = `${o.out}.ckpt`;
     let trainer: Trainer;
+    let data: PreparedData;
     if (o.resume) {
       trainer = await Trainer.resume(o.resume, { threads: o.threads });
+      if (!trainer.model.vocab) throw new TypeError(`--resume: ${o.resume} has no vocabularies (it was not written by dien train)`);
+      data = await prepareData({ ...dataOptions, maxLen: trainer.model.config.maxLen }, trainer.model.vocab);
     } else {
-      const vocab = buildVocabularies(datasets.train);
-      const model = await DienModel.create(paperConfig(o.model as ModelName, vocab, o.maxLen), { seed: o.seed, threads: o.threads, vocab });
+      data = await prepareData(dataOptions);
+      const model = await DienModel.create(paperConfig(o.model as ModelName, data.vocab, o.maxLen), { seed: o.seed, threads: o.threads, vocab: data.vocab });
       trainer = model.trainer({ lr: o.lr });
     }
     using model = trainer.model;
-    let interrupted = false;
-    const onSigint = () => {
-      interrupted = true;
-    };
-    process.on("SIGINT", onSigint);
-    const bar = new SingleBar({ format: "{bar} {percentage}% | step {value}/{total} | {speed} samples/s | loss {loss} | ETA {eta_formatted}", stream: process.stderr, hideCursor: true, noTTYOutput: true, notTTYSchedule: 10_000 }, Presets.shades_classic);
-    const t0 = performance.now();
-    const run = await trainLoop(trainer, datasets.train, { epochs: o.epochs, batch: o.batch, seed: o.seed, bar, checkpoint, checkpointEvery: o.checkpointEvery, stop: () => interrupted });
-    const seconds = (performance.now() - t0) / 1000;
-    process.off("SIGINT", onSigint);
-    if (run.stopped) {
-      bar.stop();
-      await trainer.save(checkpoint);
-      process.stderr.write(`\ninterrupted: checkpoint written to ${checkpoint} (resume with --resume ${checkpoint})\n`);
-      process.exitCode = 130;
-      return;
+    try {
+      let interrupted = false;
+      const onSigint = () => {
+        interrupted = true;
+      };
+      process.on("SIGINT", onSigint);
+      const bar = new SingleBar({ format: "{bar} {percentage}% | step {value}/{total} | {speed} samples/s | loss {loss} | ETA {eta_formatted}", stream: process.stderr, hideCursor: true, noTTYOutput: true, notTTYSchedule: 10_000 }, Presets.shades_classic);
+      const t0 = performance.now();
+      const run = await trainLoop(trainer, data.train, { epochs: o.epochs, batch: o.batch, seed: o.seed, bar, checkpoint, checkpointEvery: o.checkpointEvery, stop: () => interrupted });
+      const seconds = (performance.now() - t0) / 1000;
+      process.off("SIGINT", onSigint);
+      if (run.stopped) {
+        bar.stop();
+        await trainer.save(checkpoint);
+        process.stderr.write(`\ninterrupted: checkpoint written to ${checkpoint} (resume with --resume ${checkpoint})\n`);
+        process.exitCode = 130;
+        return;
+      }
+      await model.save(o.out);
+      const test = await evaluate(model, data.test());
+      if (data.skipped() > 0) process.stderr.write(`skipped ${data.skipped()} malformed lines in all\n`);
+      process.stderr.write(`\n${model.config.model}: trained ${run.samples} samples in ${seconds.toFixed(1)} s; weights in ${o.out}\n${table(test)}\n`);
+      if (o.json)
+        console.log(JSON.stringify({ model: model.config.model, config: model.config, epochs: o.epochs, trainSeconds: seconds, samplesPerSecond: run.samples / seconds, skippedLines: data.skipped(), test }));
+    } finally {
+      data.close();
     }
-    await model.save(o.out);
-    const test = await evaluate(model, datasets.test);
-    process.stderr.write(`\n${model.config.model}: trained ${run.samples} samples in ${seconds.toFixed(1)} s; weights in ${o.out}\n${table(test)}\n`);
-    if (o.json)
-      console.log(JSON.stringify({ model: model.config.model, config: model.config, epochs: o.epochs, trainSeconds: seconds, samplesPerSecond: run.samples / seconds, skippedLines: datasets.skipped, test }));
   });
 
 program
@@ -99,7 +107,9 @@ program
   .option("--json", "print one JSON object as the last line of stdout", false)
   .action(async (o) => {
     using model = await DienModel.load(o.weights);
-    const test = await evaluate(model, await readDataset(o.test, o.format, o.skipBadLines));
+    const report = newReport();
+    const test = await evaluate(model, streamDataset(o.test, o.format, o.skipBadLines, report));
+    if (report.skipped > 0) process.stderr.write(`skipped ${report.skipped} malformed lines; first: ${report.firstSkipped[0]}\n`);
     process.stderr.write(`${table(test)}\n`);
     if (o.json) console.log(JSON.stringify({ model: model.config.model, test }));
   });

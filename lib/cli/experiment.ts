@@ -9,10 +9,9 @@ import * as os from "node:os";
 import * as path from "node:path";
 
 import type { ModelName } from "../config";
-import { buildVocabularies } from "../data/dataset";
-import { loadMovieLens } from "../data/movielens";
+import type { Sample } from "../data/formats";
 import { DienModel } from "../model";
-import { type TestMetrics, evaluate, paperConfig, trainLoop } from "./pipeline";
+import { type TestMetrics, evaluate, paperConfig, prepareData, trainLoop } from "./pipeline";
 
 export interface ExperimentOptions {
   data: string;
@@ -41,14 +40,15 @@ const std = (xs: number[]) => (xs.length > 1 ? Math.sqrt(xs.reduce((a, b) => a +
 export async function runExperiment(o: ExperimentOptions): Promise<void> {
   const runs: Run[] = [];
   for (let seed = 1; seed <= o.seeds; seed++) {
-    const { train, test } = loadMovieLens(o.data, { split: "all", seed });
-    const vocab = buildVocabularies(train);
+    const data = await prepareData({ format: "movielens", train: o.data, split: "all", seed, skipBadLines: false, maxLen: o.maxLen });
+    const vocab = data.vocab;
+    const test = [...(data.test() as Iterable<Sample>)];
     for (const name of o.models) {
-      process.stderr.write(`seed ${seed}, ${name}: training on ${train.length} samples... `);
+      process.stderr.write(`seed ${seed}, ${name}: training on ${data.train.n} samples... `);
       using model = await DienModel.create(paperConfig(name, vocab, o.maxLen), { seed, threads: o.threads, vocab });
       const trainer = model.trainer({ lr: o.lr });
       const t0 = performance.now();
-      const r = await trainLoop(trainer, train, { epochs: o.epochs, batch: o.batch, seed });
+      const r = await trainLoop(trainer, data.train, { epochs: o.epochs, batch: o.batch, seed });
       const seconds = (performance.now() - t0) / 1000;
       const metrics = await evaluate(model, test);
       runs.push({ model: name, seed, test: metrics, samplesPerSecond: r.samples / seconds, trainSeconds: seconds });

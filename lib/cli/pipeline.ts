@@ -1,16 +1,21 @@
 /**
- * What `dien train` and `dien eval` do, as functions: read a dataset in one of the §13
- * formats, build vocabularies, train with a progress bar, and evaluate (AUC, GAUC, log-loss).
+ * What `dien train`, `dien eval` and `dien experiment` do, as functions: read a dataset in
+ * one of the §13 formats, build vocabularies, train with a progress bar, evaluate (AUC,
+ * GAUC, log-loss). Files are streamed: the training file is read twice (vocabularies, then
+ * encoding into a SampleStore on disk) and the test file once, so neither needs to fit in
+ * memory.
  */
-import { readdirSync, statSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
 import * as path from "node:path";
 
 import { type SingleBar } from "cli-progress";
 
-import type { ModelName } from "../config";
+import { hasGru, type ModelName } from "../config";
+import { NegativeSampler, VocabularyBuilder, encodeSamples, epochBatches } from "../data/dataset";
 import { type DataFormat, type ReadReport, type Sample, newReport, readSamples } from "../data/formats";
 import { loadMovieLens, type MovieLensSplit } from "../data/movielens";
-import { NegativeSampler, encodeSamples, epochBatches } from "../data/dataset";
+import { type BatchSource, SampleStore, memorySource } from "../data/store";
 import type { Vocabularies } from "../data/vocab";
 import { auc, gauc, logloss } from "../metrics";
 import type { DienModel } from "../model";
@@ -27,26 +32,70 @@ function files(source: string): string[] {
     .filter((f) => statSync(f).isFile());
 }
 
-export async function readDataset(source: string, format: DataFormat, skipBadLines: boolean, report: ReadReport = newReport()): Promise<Sample[]> {
-  const out: Sample[] = [];
-  for (const file of files(source)) for await (const s of readSamples(file, format, { skipBadLines }, report)) out.push(s);
-  return out;
+/** The samples of a file or folder, streamed. */
+export async function* streamDataset(source: string, format: DataFormat, skipBadLines: boolean, report: ReadReport = newReport()): AsyncGenerator<Sample> {
+  for (const file of files(source)) yield* readSamples(file, format, { skipBadLines }, report);
 }
 
-export interface Datasets {
-  train: Sample[];
-  test: Sample[];
-  skipped: number;
+export interface DataOptions {
+  format: Format;
+  train: string;
+  test?: string;
+  split: MovieLensSplit;
+  seed: number;
+  skipBadLines: boolean;
+  maxLen: number;
 }
 
-export async function loadDatasets(o: { format: Format; train: string; test?: string; split: MovieLensSplit; seed: number; skipBadLines: boolean }): Promise<Datasets> {
-  if (o.format === "movielens") return { ...loadMovieLens(o.train, { split: o.split, seed: o.seed }), skipped: 0 };
-  if (!o.test) throw new TypeError("--test: required for the dien and din formats (movielens splits its users itself)");
+/** Training data ready for trainLoop, and the test set as a stream. close() deletes temp files. */
+export interface PreparedData {
+  vocab: Vocabularies;
+  train: BatchSource;
+  test: () => AsyncIterable<Sample> | Iterable<Sample>;
+  /** Malformed lines skipped so far (training, and the test stream once read). */
+  skipped(): number;
+  close(): void;
+}
+
+/**
+ * Reads the training data (with the given vocabularies, or builds them from it) and
+ * encodes it: MovieLens in memory (it is small), files into a SampleStore.
+ */
+export async function prepareData(o: DataOptions, vocab?: Vocabularies): Promise<PreparedData> {
+  if (o.format === "movielens") {
+    const { train, test } = loadMovieLens(o.train, { split: o.split, seed: o.seed });
+    let v = vocab;
+    if (!v) {
+      const b = new VocabularyBuilder();
+      for (const s of train) b.add(s);
+      v = b.build();
+    }
+    return { vocab: v, train: memorySource(encodeSamples(train, v, o.maxLen, v.users !== undefined)), test: () => test, skipped: () => 0, close() {} };
+  }
+  const format = o.format;
+  const testPath = o.test;
+  if (!testPath) throw new TypeError("--test: required for the dien and din formats (movielens splits its users itself)");
   const report = newReport();
-  const train = await readDataset(o.train, o.format, o.skipBadLines, report);
-  const test = await readDataset(o.test, o.format, o.skipBadLines, report);
-  if (report.skipped > 0) process.stderr.write(`skipped ${report.skipped} malformed lines; first: ${report.firstSkipped[0]}\n`);
-  return { train, test, skipped: report.skipped };
+  let v = vocab;
+  if (!v) {
+    const b = new VocabularyBuilder();
+    for await (const s of streamDataset(o.train, format, o.skipBadLines, report)) b.add(s);
+    v = b.build();
+  }
+  const dir = mkdtempSync(path.join(tmpdir(), "dien-store-"));
+  const store = await SampleStore.write(streamDataset(o.train, format, o.skipBadLines, vocab ? report : newReport()), v, o.maxLen, v.users !== undefined, path.join(dir, "train.bin"));
+  if (report.skipped > 0) process.stderr.write(`skipped ${report.skipped} malformed training lines; first: ${report.firstSkipped[0]}\n`);
+  const testReport = newReport();
+  return {
+    vocab: v,
+    train: store,
+    test: () => streamDataset(testPath, format, o.skipBadLines, testReport),
+    skipped: () => report.skipped + testReport.skipped,
+    close() {
+      store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 /** The paper's model at its defaults, sized by the vocabularies. */
@@ -62,22 +111,37 @@ export interface TestMetrics {
   n: number;
 }
 
-/** Test metrics with the model's own vocabularies; GAUC groups by the file's user ids. */
-export async function evaluate(model: DienModel, samples: readonly Sample[], batch = 1024): Promise<TestMetrics> {
+/**
+ * Test metrics with the model's own vocabularies, streaming the samples in chunks; GAUC
+ * groups by the file's user ids.
+ */
+export async function evaluate(model: DienModel, samples: AsyncIterable<Sample> | Iterable<Sample>, chunk = 4096): Promise<TestMetrics & { skipped?: number }> {
   const v = model.vocab;
   if (!v) throw new TypeError("the model has no vocabularies: train it with `dien train` (or create it with { vocab }) to evaluate files");
-  const set = encodeSamples(samples, v, model.config.maxLen, model.config.userVocab > 0);
-  const probs = new Float64Array(set.n);
-  let at = 0;
-  for (const b of epochBatches(set, batch)) {
-    const { label: _label, ...inputs } = b;
-    probs.set(await model.predict(inputs), at);
-    at += b.targetItem.length;
-  }
+  const probs: number[] = [];
+  const labels: number[] = [];
+  const users: number[] = [];
   const groups = new Map<string, number>();
-  const users = samples.map((s) => groups.get(s.user) ?? (groups.set(s.user, groups.size), groups.size - 1));
-  const labels = Array.from(set.label);
-  return { auc: auc(probs, labels), gauc: gauc(probs, labels, users).gauc, logloss: logloss(probs, labels), n: set.n };
+  let pending: Sample[] = [];
+  const flush = async () => {
+    if (pending.length === 0) return;
+    const set = encodeSamples(pending, v, model.config.maxLen, model.config.userVocab > 0);
+    const { label, ...inputs } = memorySource(set).batch(Array.from({ length: set.n }, (_, i) => i));
+    const p = await model.predict(inputs);
+    for (let i = 0; i < set.n; i++) {
+      probs.push(p[i]!);
+      labels.push(label[i]!);
+      const u = pending[i]!.user;
+      users.push(groups.get(u) ?? (groups.set(u, groups.size), groups.size - 1));
+    }
+    pending = [];
+  };
+  for await (const s of samples) {
+    pending.push(s);
+    if (pending.length === chunk) await flush();
+  }
+  await flush();
+  return { auc: auc(probs, labels), gauc: gauc(probs, labels, users).gauc, logloss: logloss(probs, labels), n: probs.length };
 }
 
 export interface TrainLoopOptions {
@@ -91,20 +155,20 @@ export interface TrainLoopOptions {
 }
 
 /** Epochs of seeded shuffles; resumes mid-epoch from trainer.steps. Returns samples trained. */
-export async function trainLoop(trainer: Trainer, train: readonly Sample[], o: TrainLoopOptions): Promise<{ samples: number; stopped: boolean; lastLoss: number }> {
+export async function trainLoop(trainer: Trainer, train: BatchSource | readonly Sample[], o: TrainLoopOptions): Promise<{ samples: number; stopped: boolean; lastLoss: number }> {
   const model = trainer.model;
   const c = model.config;
-  const set = encodeSamples(train, model.vocab!, c.maxLen, c.userVocab > 0);
-  const aux = !["base", "wide-deep", "pnn", "din"].includes(c.model) && c.auxAlpha > 0;
-  const perEpoch = Math.ceil(set.n / o.batch);
+  const source = "batch" in train ? train : memorySource(encodeSamples(train, model.vocab!, c.maxLen, c.userVocab > 0));
+  const aux = hasGru(c) && c.auxAlpha > 0;
+  const perEpoch = Math.ceil(source.n / o.batch);
   let step = trainer.steps;
   let samples = 0;
   let lastLoss = NaN;
   const t0 = performance.now();
   o.bar?.start(perEpoch * o.epochs, step, { speed: "0", loss: "-" });
   for (let epoch = Math.floor(step / perEpoch); epoch < o.epochs; epoch++) {
-    const sampler = aux ? new NegativeSampler(set, o.seed * 1000 + epoch) : undefined;
-    const batches = epochBatches(set, o.batch, { shuffleSeed: o.seed * 1000 + epoch, sampler });
+    const sampler = aux ? new NegativeSampler(source, o.seed * 1000 + epoch) : undefined;
+    const batches = epochBatches(source, o.batch, { shuffleSeed: o.seed * 1000 + epoch, sampler });
     // Batches a resumed run already trained: drawn (so shuffles and negatives line up) and dropped.
     for (let k = epoch * perEpoch; k < step; k++) batches.next();
     // The next batch is built on this thread while the engine runs the current step.

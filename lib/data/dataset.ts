@@ -4,24 +4,41 @@
  * behaviours, the §8 negative sampler, and seeded per-epoch shuffling into TrainBatches.
  */
 import { rng } from "../synthetic";
+import { type BatchSource, memorySource } from "./store";
 import type { TrainBatch } from "../types";
 import type { Sample } from "./formats";
 import { type Vocabularies, Vocabulary } from "./vocab";
 
+/** Counts string ids sample by sample (a stream of any length), then builds vocabularies. */
+export class VocabularyBuilder {
+  readonly #items = new Map<string, number>();
+  readonly #cats = new Map<string, number>();
+  readonly #users = new Map<string, number>();
+
+  add(s: Sample): void {
+    const add = (m: Map<string, number>, t: string) => m.set(t, (m.get(t) ?? 0) + 1);
+    add(this.#items, s.item);
+    add(this.#cats, s.cat);
+    if (s.user) add(this.#users, s.user);
+    for (const t of s.histItems) add(this.#items, t);
+    for (const t of s.histCats) add(this.#cats, t);
+  }
+
+  /** Every item and category seen; users when the samples had any. */
+  build(): Vocabularies {
+    return {
+      items: Vocabulary.fromCounts(this.#items),
+      cats: Vocabulary.fromCounts(this.#cats),
+      ...(this.#users.size ? { users: Vocabulary.fromCounts(this.#users) } : {}),
+    };
+  }
+}
+
 /** Vocabularies from training samples: every item and category seen, users when present. */
 export function buildVocabularies(samples: Iterable<Sample>): Vocabularies {
-  const items = new Map<string, number>();
-  const cats = new Map<string, number>();
-  const users = new Map<string, number>();
-  const add = (m: Map<string, number>, t: string) => m.set(t, (m.get(t) ?? 0) + 1);
-  for (const s of samples) {
-    add(items, s.item);
-    add(cats, s.cat);
-    if (s.user) add(users, s.user);
-    for (const t of s.histItems) add(items, t);
-    for (const t of s.histCats) add(cats, t);
-  }
-  return { items: Vocabulary.fromCounts(items), cats: Vocabulary.fromCounts(cats), ...(users.size ? { users: Vocabulary.fromCounts(users) } : {}) };
+  const b = new VocabularyBuilder();
+  for (const s of samples) b.add(s);
+  return b.build();
 }
 
 /** N samples as id arrays, histories [N, maxLen] right-padded with the most recent behaviours. */
@@ -64,24 +81,18 @@ export function encodeSamples(samples: readonly Sample[], v: Vocabularies, maxLe
 
 /**
  * docs/model.md §8 negatives: a behaviour event drawn uniformly from the training set's
- * events (so items in proportion to their popularity), redrawn when it is the positive item.
+ * events (so items in proportion to their popularity; a uniform sample of
+ * them beyond 2^24, lib/data/store.ts), redrawn when it is the positive item.
  */
 export class NegativeSampler {
   readonly #items: Int32Array;
   readonly #cats: Int32Array;
   readonly #next: () => number;
 
-  constructor(set: EncodedSet, seed: number) {
-    let count = 0;
-    for (let i = 0; i < set.n; i++) count += set.histLen[i]!;
-    this.#items = new Int32Array(count);
-    this.#cats = new Int32Array(count);
-    let k = 0;
-    for (let i = 0; i < set.n; i++)
-      for (let t = 0; t < set.histLen[i]!; t++, k++) {
-        this.#items[k] = set.histItem[i * set.maxLen + t]!;
-        this.#cats[k] = set.histCat[i * set.maxLen + t]!;
-      }
+  constructor(source: BatchSource | EncodedSet, seed: number) {
+    const events = ("batch" in source ? source : memorySource(source)).events;
+    this.#items = events.items;
+    this.#cats = events.cats;
     this.#next = rng(seed);
   }
 
@@ -105,36 +116,21 @@ export class NegativeSampler {
 }
 
 /** The batches of one epoch, shuffled by a seeded permutation (no shuffle: file order). */
-export function* epochBatches(set: EncodedSet, batch: number, opts: { shuffleSeed?: number; sampler?: NegativeSampler } = {}): Generator<TrainBatch> {
-  const order = new Int32Array(set.n).map((_, i) => i);
+export function* epochBatches(source: BatchSource | EncodedSet, batch: number, opts: { shuffleSeed?: number; sampler?: NegativeSampler } = {}): Generator<TrainBatch> {
+  const src = "batch" in source ? source : memorySource(source);
+  const order = new Int32Array(src.n).map((_, i) => i);
   if (opts.shuffleSeed !== undefined) {
     const r = rng(opts.shuffleSeed);
-    for (let i = set.n - 1; i > 0; i--) {
+    for (let i = src.n - 1; i > 0; i--) {
       const j = Math.floor(r() * (i + 1));
       const t = order[i]!;
       order[i] = order[j]!;
       order[j] = t;
     }
   }
-  const T = set.maxLen;
-  for (let start = 0; start < set.n; start += batch) {
-    const m = Math.min(batch, set.n - start);
-    const b: TrainBatch = {
-      targetItem: new Int32Array(m), targetCat: new Int32Array(m), histLen: new Int32Array(m),
-      histItem: new Int32Array(m * T), histCat: new Int32Array(m * T), label: new Float32Array(m),
-      ...(set.user ? { user: new Int32Array(m) } : {}),
-    };
-    for (let j = 0; j < m; j++) {
-      const i = order[start + j]!;
-      b.targetItem[j] = set.targetItem[i]!;
-      b.targetCat[j] = set.targetCat[i]!;
-      b.histLen[j] = set.histLen[i]!;
-      b.label[j] = set.label[i]!;
-      if (set.user) b.user![j] = set.user[i]!;
-      b.histItem.set(set.histItem.subarray(i * T, (i + 1) * T), j * T);
-      b.histCat.set(set.histCat.subarray(i * T, (i + 1) * T), j * T);
-    }
-    opts.sampler?.fill(b, T);
+  for (let start = 0; start < src.n; start += batch) {
+    const b = src.batch(order.subarray(start, Math.min(start + batch, src.n)));
+    opts.sampler?.fill(b, src.maxLen);
     yield b;
   }
 }

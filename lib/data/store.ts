@@ -1,0 +1,173 @@
+/**
+ * Where training batches come from: encoded samples in memory (EncodedSet) or in a binary
+ * file of fixed-size records (SampleStore), so that a training file larger than memory
+ * trains with one batch in memory at a time. Records are little-endian int32:
+ *   targetItem, targetCat, user, label, histLen, histItem[maxLen], histCat[maxLen]
+ * and a shuffled epoch reads them by position.
+ */
+import { closeSync, openSync, readSync, writeSync } from "node:fs";
+
+import { rng } from "../synthetic";
+import type { TrainBatch } from "../types";
+import type { EncodedSet } from "./dataset";
+import type { Sample } from "./formats";
+import type { Vocabularies } from "./vocab";
+
+export interface BatchSource {
+  readonly n: number;
+  readonly maxLen: number;
+  readonly withUser: boolean;
+  /** The samples at these positions, in this order, with labels (no negatives). */
+  batch(indices: ArrayLike<number>): TrainBatch;
+  /** Behaviour events (item, cat) for the negative sampler: all of them or a uniform sample. */
+  readonly events: { items: Int32Array; cats: Int32Array };
+}
+
+function emptyBatch(m: number, T: number, withUser: boolean): TrainBatch {
+  return {
+    targetItem: new Int32Array(m), targetCat: new Int32Array(m), histLen: new Int32Array(m),
+    histItem: new Int32Array(m * T), histCat: new Int32Array(m * T), label: new Float32Array(m),
+    ...(withUser ? { user: new Int32Array(m) } : {}),
+  };
+}
+
+/** Keeps a uniform sample of at most `cap` events (reservoir sampling, seeded). */
+class EventReservoir {
+  readonly items: Int32Array;
+  readonly cats: Int32Array;
+  #seen = 0;
+  readonly #next = rng(0x5eed);
+  constructor(readonly cap: number) {
+    this.items = new Int32Array(cap);
+    this.cats = new Int32Array(cap);
+  }
+  add(item: number, cat: number): void {
+    const k = this.#seen < this.cap ? this.#seen : Math.floor(this.#next() * (this.#seen + 1));
+    this.#seen++;
+    if (k < this.cap) {
+      this.items[k] = item;
+      this.cats[k] = cat;
+    }
+  }
+  result(): { items: Int32Array; cats: Int32Array } {
+    const n = Math.min(this.#seen, this.cap);
+    return { items: this.items.slice(0, n), cats: this.cats.slice(0, n) };
+  }
+}
+
+/** Events kept for negatives (at most 128 MiB): all of them for data of up to 16M history rows. */
+export const EVENT_CAP = 1 << 24;
+
+export function memorySource(set: EncodedSet): BatchSource {
+  const T = set.maxLen;
+  const reservoir = new EventReservoir(EVENT_CAP);
+  for (let i = 0; i < set.n; i++) for (let t = 0; t < set.histLen[i]!; t++) reservoir.add(set.histItem[i * T + t]!, set.histCat[i * T + t]!);
+  return {
+    n: set.n,
+    maxLen: T,
+    withUser: set.user !== undefined,
+    events: reservoir.result(),
+    batch(indices) {
+      const b = emptyBatch(indices.length, T, set.user !== undefined);
+      for (let j = 0; j < indices.length; j++) {
+        const i = indices[j]!;
+        b.targetItem[j] = set.targetItem[i]!;
+        b.targetCat[j] = set.targetCat[i]!;
+        b.histLen[j] = set.histLen[i]!;
+        b.label[j] = set.label[i]!;
+        if (set.user) b.user![j] = set.user[i]!;
+        b.histItem.set(set.histItem.subarray(i * T, (i + 1) * T), j * T);
+        b.histCat.set(set.histCat.subarray(i * T, (i + 1) * T), j * T);
+      }
+      return b;
+    },
+  };
+}
+
+const HEADER = 5; // targetItem, targetCat, user, label, histLen
+
+/** Encoded samples in a file; close() when done (the file is the caller's to delete). */
+export class SampleStore implements BatchSource {
+  readonly #fd: number;
+  readonly #record: number; // int32 values per record
+  readonly #buf: Int32Array;
+  #events: { items: Int32Array; cats: Int32Array } = { items: new Int32Array(0), cats: new Int32Array(0) };
+  n = 0;
+
+  private constructor(readonly file: string, readonly maxLen: number, readonly withUser: boolean, fd: number) {
+    this.#fd = fd;
+    this.#record = HEADER + 2 * maxLen;
+    this.#buf = new Int32Array(this.#record);
+  }
+
+  get events(): { items: Int32Array; cats: Int32Array } {
+    return this.#events;
+  }
+
+  /** Encodes samples (streamed; histories keep the most recent maxLen) into `file`, one pass. */
+  static async write(samples: AsyncIterable<Sample> | Iterable<Sample>, v: Vocabularies, maxLen: number, withUser: boolean, file: string): Promise<SampleStore> {
+    const fd = openSync(file, "w+");
+    const store = new SampleStore(file, maxLen, withUser, fd);
+    const R = store.#record;
+    const chunk = new Int32Array(R * 1024);
+    const reservoir = new EventReservoir(EVENT_CAP);
+    let inChunk = 0;
+    let offset = 0;
+    const flush = () => {
+      const bytes = Buffer.from(chunk.buffer, 0, inChunk * R * 4);
+      for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done, offset + done);
+      offset += bytes.length;
+      inChunk = 0;
+    };
+    for await (const s of samples) {
+      const r = chunk.subarray(inChunk * R, (inChunk + 1) * R);
+      r.fill(0);
+      const L = Math.min(s.histItems.length, maxLen);
+      const from = s.histItems.length - L;
+      r[0] = v.items.id(s.item);
+      r[1] = v.cats.id(s.cat);
+      r[2] = withUser && v.users ? v.users.id(s.user) : 0;
+      r[3] = s.label;
+      r[4] = L;
+      for (let t = 0; t < L; t++) {
+        r[HEADER + t] = v.items.id(s.histItems[from + t]!);
+        r[HEADER + maxLen + t] = v.cats.id(s.histCats[from + t]!);
+        reservoir.add(r[HEADER + t]!, r[HEADER + maxLen + t]!);
+      }
+      store.n++;
+      if (++inChunk === 1024) flush();
+    }
+    flush();
+    store.#events = reservoir.result();
+    return store;
+  }
+
+  batch(indices: ArrayLike<number>): TrainBatch {
+    const T = this.maxLen;
+    const b = emptyBatch(indices.length, T, this.withUser);
+    const bytes = new Uint8Array(this.#buf.buffer);
+    for (let j = 0; j < indices.length; j++) {
+      const i = indices[j]!;
+      if (!(i >= 0 && i < this.n)) throw new RangeError(`indices[${j}]: ${i} is outside [0, ${this.n})`);
+      const pos = i * this.#record * 4;
+      for (let done = 0; done < bytes.length; ) {
+        const got = readSync(this.#fd, bytes, done, bytes.length - done, pos + done);
+        if (got === 0) throw new RangeError(`${this.file}: record ${i} is truncated`);
+        done += got;
+      }
+      const r = this.#buf;
+      b.targetItem[j] = r[0]!;
+      b.targetCat[j] = r[1]!;
+      if (b.user) b.user[j] = r[2]!;
+      b.label[j] = r[3]!;
+      b.histLen[j] = r[4]!;
+      b.histItem.set(r.subarray(HEADER, HEADER + T), j * T);
+      b.histCat.set(r.subarray(HEADER + T, HEADER + 2 * T), j * T);
+    }
+    return b;
+  }
+
+  close(): void {
+    closeSync(this.#fd);
+  }
+}
