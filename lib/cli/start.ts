@@ -5,7 +5,8 @@
  */
 import { Presets, SingleBar } from "cli-progress";
 
-import { buildVocabularies } from "../data/dataset";
+import { buildVocabularies, encodeSamples } from "../data/dataset";
+import { memorySource } from "../data/store";
 import { driftingInterests } from "../data/drift";
 import { DienModel } from "../model";
 import { evaluate, trainLoop } from "./pipeline";
@@ -26,25 +27,13 @@ async function main(): Promise<void> {
     console.log(`${name}: test AUC ${m.auc.toFixed(4)}, GAUC ${m.gauc.toFixed(4)}, log-loss ${m.logloss.toFixed(4)} (${run.samples} samples trained in ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
     if (name === "dien") {
       const sample = test.slice(0, 4);
-      const probs = await model.predict({
-        targetItem: model.vocab!.items.encode(sample.map((s) => s.item)),
-        targetCat: model.vocab!.cats.encode(sample.map((s) => s.cat)),
-        user: model.vocab!.users!.encode(sample.map((s) => s.user)),
-        histLen: Int32Array.from(sample.map((s) => Math.min(s.histItems.length, 40))),
-        histItem: Int32Array.from(sample.flatMap((s) => padRecent(model.vocab!.items.encode(s.histItems), 40))),
-        histCat: Int32Array.from(sample.flatMap((s) => padRecent(model.vocab!.cats.encode(s.histCats), 40))),
-      });
+      const { label: _label, ...inputs } = memorySource(encodeSamples(sample, vocab, config.maxLen, true)).batch([0, 1, 2, 3]);
+      const probs = await model.predict(inputs);
       for (let i = 0; i < sample.length; i++)
         console.log(`  ${sample[i]!.user} (recent: ${sample[i]!.histCats.slice(-3).join(", ")}) -> ${sample[i]!.item} (${sample[i]!.cat}): p(click) = ${probs[i]!.toFixed(3)}, label ${sample[i]!.label}`);
     }
   }
   console.log(`dien ${results.dien! > results.base! ? "beats" : "does not beat"} base on drifting interests: AUC ${results.dien!.toFixed(4)} vs ${results.base!.toFixed(4)}`);
-}
-
-/** The most recent n ids, right-padded to n. */
-function padRecent(ids: Int32Array, n: number): number[] {
-  const recent = Array.from(ids.slice(Math.max(0, ids.length - n)));
-  return [...recent, ...new Array<number>(n - recent.length).fill(0)];
 }
 
 main().catch((err: unknown) => {
