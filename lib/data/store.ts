@@ -31,27 +31,35 @@ function emptyBatch(m: number, T: number, withUser: boolean): TrainBatch {
   };
 }
 
-/** Keeps a uniform sample of at most `cap` events (reservoir sampling, seeded). */
+/**
+ * Keeps a uniform sample of at most `cap` events (reservoir sampling, seeded). Its arrays
+ * grow as events arrive, so small data costs little and the cap bounds large data.
+ */
 class EventReservoir {
-  readonly items: Int32Array;
-  readonly cats: Int32Array;
+  #items = new Int32Array(1024);
+  #cats = new Int32Array(1024);
   #seen = 0;
   readonly #next = rng(0x5eed);
-  constructor(readonly cap: number) {
-    this.items = new Int32Array(cap);
-    this.cats = new Int32Array(cap);
-  }
+  constructor(readonly cap: number) {}
   add(item: number, cat: number): void {
     const k = this.#seen < this.cap ? this.#seen : Math.floor(this.#next() * (this.#seen + 1));
     this.#seen++;
-    if (k < this.cap) {
-      this.items[k] = item;
-      this.cats[k] = cat;
+    if (k >= this.cap) return;
+    if (k === this.#items.length) {
+      const size = Math.min(this.cap, 2 * k);
+      const items = new Int32Array(size);
+      const cats = new Int32Array(size);
+      items.set(this.#items);
+      cats.set(this.#cats);
+      this.#items = items;
+      this.#cats = cats;
     }
+    this.#items[k] = item;
+    this.#cats[k] = cat;
   }
   result(): { items: Int32Array; cats: Int32Array } {
     const n = Math.min(this.#seen, this.cap);
-    return { items: this.items.slice(0, n), cats: this.cats.slice(0, n) };
+    return { items: this.#items.slice(0, n), cats: this.#cats.slice(0, n) };
   }
 }
 
@@ -60,13 +68,20 @@ export const EVENT_CAP = 1 << 24;
 
 export function memorySource(set: EncodedSet): BatchSource {
   const T = set.maxLen;
-  const reservoir = new EventReservoir(EVENT_CAP);
-  for (let i = 0; i < set.n; i++) for (let t = 0; t < set.histLen[i]!; t++) reservoir.add(set.histItem[i * T + t]!, set.histCat[i * T + t]!);
+  let events: { items: Int32Array; cats: Int32Array } | undefined;
   return {
     n: set.n,
     maxLen: T,
     withUser: set.user !== undefined,
-    events: reservoir.result(),
+    // Only the negative sampler reads the events: gathered on first use.
+    get events() {
+      if (!events) {
+        const reservoir = new EventReservoir(EVENT_CAP);
+        for (let i = 0; i < set.n; i++) for (let t = 0; t < set.histLen[i]!; t++) reservoir.add(set.histItem[i * T + t]!, set.histCat[i * T + t]!);
+        events = reservoir.result();
+      }
+      return events;
+    },
     batch(indices) {
       const b = emptyBatch(indices.length, T, set.user !== undefined);
       for (let j = 0; j < indices.length; j++) {
