@@ -127,24 +127,28 @@ Napi::Value ModelWrap::StagePredict(const Napi::CallbackInfo& info) {
     auto e = engine();
     if (info.Length() < 1 || !info[0].IsObject()) throw TypeMismatch("inputs: expected an object of Int32Arrays");
     Napi::Object in = info[0].As<Napi::Object>();
-    // Read every field first (a getter may run JS); each array is then copied with no
-    // JS in between, so what is validated later is exactly what was passed.
-    const char* const fields[] = {"targetItem", "targetCat", "histItem", "histCat", "histLen", "user"};
-    Napi::Value vals[6];
-    for (int i = 0; i < 6; ++i) vals[i] = in.Get(fields[i]);
+    Napi::Value vals[kBatchFields];
+    for (int i = 0; i < kBatchFields; ++i) vals[i] = in.Get(kBatchFieldNames[i]);
     const bool logits = booleanArg(info, 1, "logits");
     BatchData b = pool_->take();
-    copyInt32Array(vals[0], "targetItem", b.targetItem);
-    copyInt32Array(vals[1], "targetCat", b.targetCat);
-    copyInt32Array(vals[2], "histItem", b.histItem);
-    copyInt32Array(vals[3], "histCat", b.histCat);
-    copyInt32Array(vals[4], "histLen", b.histLen);
-    b.user.clear();
-    if (e->config().hasUser() && !vals[5].IsUndefined()) copyInt32Array(vals[5], "user", b.user);
-    b.B = static_cast<int64_t>(b.targetItem.size());
-    b.T = e->config().maxLen;
+    copyBatchFields(vals, e->config(), b);
     return wrapCall(env, std::make_unique<ScoreJob>(e, std::move(b), logits, pool_), "dien.predict");
   });
+}
+
+const char* const kBatchFieldNames[kBatchFields] = {"targetItem", "targetCat", "histItem",
+                                                    "histCat",    "histLen",   "user"};
+
+void copyBatchFields(const Napi::Value* vals, const Config& c, BatchData& b) {
+  copyInt32Array(vals[0], "targetItem", b.targetItem);
+  copyInt32Array(vals[1], "targetCat", b.targetCat);
+  copyInt32Array(vals[2], "histItem", b.histItem);
+  copyInt32Array(vals[3], "histCat", b.histCat);
+  copyInt32Array(vals[4], "histLen", b.histLen);
+  b.user.clear();
+  if (c.hasUser() && !vals[5].IsUndefined()) copyInt32Array(vals[5], "user", b.user);
+  b.B = static_cast<int64_t>(b.targetItem.size());
+  b.T = c.maxLen;
 }
 
 // stageCandidates(histItem, histCat, histLen, user, items, cats, logits?) -> NativeCall

@@ -55,6 +55,15 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
   std::shared_ptr<BatchPool> pool_ = std::make_shared<BatchPool>();
 };
 
+// The batch fields of an inputs object (docs/model.md §2), in the order callers read them.
+// Every field is read (a getter may run JS) before any array is copied, so what is
+// validated later is exactly what was passed.
+constexpr int kBatchFields = 6;
+extern const char* const kBatchFieldNames[kBatchFields];
+// Copies the batch arrays read from JS (vals in kBatchFieldNames order) into b, reusing
+// its capacity; the model's maxLen fixes T.
+void copyBatchFields(const Napi::Value* vals, const Config& c, BatchData& b);
+
 // A prepared call reaches JS as a type-tagged External (cheaper than an object with a
 // class: one is made per call); runCall(call) queues it, once.
 Napi::Value wrapCall(Napi::Env env, std::unique_ptr<AsyncJob> job, const char* name);

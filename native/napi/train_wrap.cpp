@@ -86,23 +86,15 @@ constexpr napi_type_tag kTrainerTag = {0x5b1f0c7e93a24d18ull, 0xe2a76c4f19d03b85
 }  // namespace
 
 TrainBatchData copyTrainBatch(const Napi::Object& in, const Config& c) {
-  const char* const fields[] = {"targetItem", "targetCat", "histItem", "histCat", "histLen",
-                                "user",       "label",     "negItem",  "negCat"};
-  Napi::Value v[9];
-  for (int i = 0; i < 9; ++i) v[i] = in.Get(fields[i]);
+  // Every field is read before any array is copied (model_wrap.h says why).
+  Napi::Value v[kBatchFields];
+  for (int i = 0; i < kBatchFields; ++i) v[i] = in.Get(kBatchFieldNames[i]);
+  const Napi::Value label = in.Get("label"), negItem = in.Get("negItem"), negCat = in.Get("negCat");
   TrainBatchData d;
-  BatchData& b = d.base;
-  copyInt32Array(v[0], "targetItem", b.targetItem);
-  copyInt32Array(v[1], "targetCat", b.targetCat);
-  copyInt32Array(v[2], "histItem", b.histItem);
-  copyInt32Array(v[3], "histCat", b.histCat);
-  copyInt32Array(v[4], "histLen", b.histLen);
-  if (c.hasUser() && !v[5].IsUndefined()) copyInt32Array(v[5], "user", b.user);
-  b.B = static_cast<int64_t>(b.targetItem.size());
-  b.T = c.maxLen;
-  d.label = copyFloat32Array(v[6], "label");
-  if (!v[7].IsUndefined()) copyInt32Array(v[7], "negItem", d.negItem);
-  if (!v[8].IsUndefined()) copyInt32Array(v[8], "negCat", d.negCat);
+  copyBatchFields(v, c, d.base);
+  d.label = copyFloat32Array(label, "label");
+  if (!negItem.IsUndefined()) copyInt32Array(negItem, "negItem", d.negItem);
+  if (!negCat.IsUndefined()) copyInt32Array(negCat, "negCat", d.negCat);
   return d;
 }
 
