@@ -127,12 +127,14 @@ void addRows(int m, int n, const S* a, int lda, S* out) {
   }
 }
 
-// [rows, cols] -> [cols, rows]
+// [rows, cols] -> its transpose [cols, ld] with zeros in columns rows..ld (ld >= rows).
 template <class S, class Src>
-void transpose(const Src* src, int rows, int cols, S* dst) {
+std::vector<S> transposePadded(const Src* src, int rows, int cols, int ld) {
+  std::vector<S> out(static_cast<size_t>(cols) * ld, S(0));
   for (int r = 0; r < rows; ++r)
     for (int c = 0; c < cols; ++c)
-      dst[static_cast<size_t>(c) * rows + r] = static_cast<S>(src[static_cast<size_t>(r) * cols + c]);
+      out[static_cast<size_t>(c) * ld + r] = static_cast<S>(src[static_cast<size_t>(r) * cols + c]);
+  return out;
 }
 
 template <class S>

@@ -19,11 +19,9 @@ Layer<S> makeLayer(const Params<S>& p, const GradLayout& gl, TensorKind wk, Tens
   l.out = out;
   l.w = p.get(wk, layer);
   l.b = p.get(bk, layer);
-  std::vector<S> t(static_cast<size_t>(in) * out);
-  transpose(l.w, out, in, t.data());
   l.ldT = padded<S>(out);
   l.ldP = padded<S>(in);
-  l.wt = padRows<S>(t.data(), in, out, l.ldT);
+  l.wt = transposePadded<S>(l.w, out, in, l.ldT);
   l.wp = padRows<S>(l.w, out, in, l.ldP);
   l.gw = gradOffset<S>(gl, wk, layer);
   l.gb = gradOffset<S>(gl, bk, layer);
@@ -53,14 +51,10 @@ GruParams<S> makeGru(const Params<S>& p, const GradLayout& gl, TensorKind wih, T
   g.whh = p.get(whh);
   g.bih = p.get(bih);
   g.bhh = p.get(bhh);
-  std::vector<S> t(static_cast<size_t>(in) * 3 * H);
-  transpose(g.wih, 3 * H, in, t.data());
   g.ldG = padded<S>(3 * H);
-  g.wihT = padRows<S>(t.data(), in, 3 * H, g.ldG);
-  t.assign(static_cast<size_t>(H) * 3 * H, S(0));
-  transpose(g.whh, 3 * H, H, t.data());
+  g.wihT = transposePadded<S>(g.wih, 3 * H, in, g.ldG);
   g.ldHT = padded<S>(2 * H + padded<S>(H));
-  g.whhT = padRows<S>(t.data(), H, 3 * H, g.ldHT);
+  g.whhT = transposePadded<S>(g.whh, 3 * H, H, g.ldHT);
   g.ldIn = padded<S>(in);
   g.ldH = padded<S>(H);
   g.wihP = padRows<S>(g.wih, 3 * H, in, g.ldIn);
@@ -91,13 +85,9 @@ SplitFirstLayer<S> splitFirst(const Layer<S>& l) {
     }
   s.ldT = padded<S>(out);
   s.ldP = padded<S>(kw);
-  std::vector<S> t(static_cast<size_t>(out) * kw);
-  transpose(s.wq.data(), out, kw, t.data());
-  s.wqT = padRows<S>(t.data(), kw, out, s.ldT);
-  transpose(s.wk.data(), out, kw, t.data());
-  s.wkT = padRows<S>(t.data(), kw, out, s.ldT);
-  transpose(wd.data(), out, kw, t.data());
-  s.wdT = padRows<S>(t.data(), kw, out, s.ldT);
+  s.wqT = transposePadded<S>(s.wq.data(), out, kw, s.ldT);
+  s.wkT = transposePadded<S>(s.wk.data(), out, kw, s.ldT);
+  s.wdT = transposePadded<S>(wd.data(), out, kw, s.ldT);
   s.wq = padRows<S>(s.wq.data(), out, kw, s.ldP);
   s.wk = padRows<S>(s.wk.data(), out, kw, s.ldP);
   s.wd = padRows<S>(wd.data(), out, kw, s.ldP);
