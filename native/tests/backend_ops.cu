@@ -116,6 +116,17 @@ Records makeRecords(const Config& c, int n, uint64_t seed) {
   return r;
 }
 
+// Adds the valid steps (t < len) of two [n, T, width] arrays to cmp; padding is not compared.
+void addValidSteps(Compare& cmp, const std::vector<float>& got, const std::vector<float>& want, const Records& r,
+                   int width) {
+  for (int j = 0; j < r.n; ++j)
+    for (int t = 0; t < r.len[j]; ++t)
+      for (int k = 0; k < width; ++k) {
+        const size_t at = (static_cast<size_t>(j) * r.T + t) * width + k;
+        cmp.add(got[at], want[at]);
+      }
+}
+
 // Packed CPU rows (record j from recOff[j], leading dimension ld) -> the padded device
 // layout [n * T, width], zeros past each length.
 std::vector<float> padded(const float* rows, int ld, int width, const Workspace& ws, const Records& r) {
@@ -237,12 +248,7 @@ void embedOp(OpCase& o, const std::string& name) {
   const std::vector<float> want = padded(o.rec.X.data(), E, E, o.rec, o.r);
   const std::vector<float> got = X.host(), gotS = sRec.host();
   Compare cmp;
-  for (int j = 0; j < o.r.n; ++j)
-    for (int t = 0; t < o.r.len[j]; ++t)
-      for (int k = 0; k < E; ++k) {
-        const size_t at = (static_cast<size_t>(j) * o.r.T + t) * E + k;
-        cmp.add(got[at], want[at]);
-      }
+  addValidSteps(cmp, got, want, o.r, E);
   for (size_t k = 0; k < gotS.size(); ++k) cmp.add(gotS[k], o.rec.sRec[k]);
   cmp.check(name + " embed");
 }
@@ -261,12 +267,7 @@ void recordGruOp(OpCase& o, const cuda::GruDev& g, const float* giRows, const fl
   const std::vector<float> want = padded(wantRows, H, H, o.rec, o.r);
   const std::vector<float> got = hs.host();
   Compare cmp;
-  for (int j = 0; j < o.r.n; ++j)
-    for (int t = 0; t < o.r.len[j]; ++t)
-      for (int k = 0; k < H; ++k) {
-        const size_t at = (static_cast<size_t>(j) * o.r.T + t) * H + k;
-        cmp.add(got[at], want[at]);
-      }
+  addValidSteps(cmp, got, want, o.r, H);
   cmp.check(what);
 }
 
@@ -293,9 +294,7 @@ void attentionOps(OpCase& o, const std::string& name) {
   const std::vector<float> gotAtt = att.host();
   const std::vector<float> wantAtt = paddedSteps(o.cand.att.data(), o.cand, o.r);
   Compare cmp;
-  for (int j = 0; j < o.r.n; ++j)
-    for (int t = 0; t < o.r.len[j]; ++t)
-      cmp.add(gotAtt[static_cast<size_t>(j) * o.r.T + t], wantAtt[static_cast<size_t>(j) * o.r.T + t]);
+  addValidSteps(cmp, gotAtt, wantAtt, o.r, 1);
   cmp.check(name + " attention weights");
 
   // The next op reads the CPU's weights, not the CUDA ones just compared.
