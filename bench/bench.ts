@@ -8,24 +8,23 @@ import { parseArgs } from "node:util";
 
 import { DienModel, paperDefaults, randomBatch } from "../lib";
 
+/** Forward FLOPs of a stack of layers input -> hidden... -> 1 (a multiply-add counts 2). */
+export function stackFlops(input: number, hidden: number[]): number {
+  let f = 0;
+  let prev = input;
+  for (const w of hidden) {
+    f += 2 * prev * w;
+    prev = w;
+  }
+  return f + 2 * prev;
+}
+
 /** Forward FLOPs of one sample of history length L, as docs/performance.md counts them. */
 export function flopsPerSample(c: { dItem: number; dCat: number; dUser: number; hidden: number; attentionHidden: number[]; mlpHidden: number[] }, L: number): number {
   const E = c.dItem + c.dCat;
   const H = c.hidden;
-  let att = 0;
-  let prev = 4 * H;
-  for (const w of c.attentionHidden) {
-    att += 2 * prev * w;
-    prev = w;
-  }
-  att += 2 * prev;
-  let mlp = 0;
-  prev = c.dUser + 3 * E + H;
-  for (const w of c.mlpHidden) {
-    mlp += 2 * prev * w;
-    prev = w;
-  }
-  mlp += 2 * prev;
+  const att = stackFlops(4 * H, c.attentionHidden);
+  const mlp = stackFlops(c.dUser + 3 * E + H, c.mlpHidden);
   return L * (2 * E * 3 * H + 2 * H * 3 * H) + 2 * E * H + L * att + L * 4 * H * 3 * H + mlp;
 }
 

@@ -180,6 +180,8 @@ async function main(): Promise<void> {
 
 interface TrainingReport {
   batch: number;
+  /** Matmul FLOPs per sample at the mean length (bench/train.ts). */
+  flops: { forward: number; backward: number; recompute: number };
   dien: { samplesPerSec: number; medianMs: number; gflops: number; fractionOfPeak: number; firstLoss: number };
   pytorch?: { samplesPerSec: number; medianMs: number; firstLoss: number; settings: string };
   speedup?: number;
@@ -202,9 +204,10 @@ async function trainingPeers(python: string, torch: boolean, quick: boolean, pea
   });
   writeFileSync(path.join(WORK, "train.json"), JSON.stringify({ batch: B, count }));
   const firstLoss = (await model.lossAndGradients(batches[0]!)).loss;
+  const flops = trainFlops(model.config, (T + 1) / 2);
   model.dispose();
   const ours = await benchTraining({ batch: B, steps, threads: 2 });
-  const report: TrainingReport = { batch: B, dien: { ...ours, fractionOfPeak: ours.gflops / peak, firstLoss } };
+  const report: TrainingReport = { batch: B, flops, dien: { ...ours, fractionOfPeak: ours.gflops / peak, firstLoss } };
   if (!torch) return { ...report, skipped: `no PyTorch for ${python}` };
   run(python, [path.join(ROOT, "python", "bench_train_torch.py"), WORK, "2", String(steps)], env, unset);
   const t = JSON.parse(readFileSync(path.join(WORK, "torch-train.json"), "utf8")) as { firstLoss: number; timesMs: number[]; settings: string };
@@ -215,7 +218,7 @@ async function trainingPeers(python: string, torch: boolean, quick: boolean, pea
 }
 
 function trainingMarkdown(t: TrainingReport): string {
-  const f = trainFlops({ ...paperDefaults(), attentionHidden: [80, 40], mlpHidden: [200, 80], auxHidden: [100, 50], auxAlpha: 1 } as never, (T + 1) / 2);
+  const f = t.flops;
   const lines = [
     "",
     `## Training: one Adam step, B = ${t.batch}, aux loss on, lengths uniform in 1..${T}`,

@@ -8,24 +8,16 @@ import { parseArgs } from "node:util";
 
 import { DienModel, paperDefaults, randomTrainBatch } from "../lib";
 import type { ModelConfig } from "../lib";
+import { stackFlops } from "./bench";
 
 /** Matmul FLOPs of one sample's training step: forward, backward (2x forward), and the engine's recomputed forward. */
 export function trainFlops(c: ModelConfig, L: number): { forward: number; backward: number; recompute: number } {
   const E = c.dItem + c.dCat;
   const H = c.hidden;
-  const stack = (input: number, hidden: number[]) => {
-    let f = 0;
-    let prev = input;
-    for (const w of hidden) {
-      f += 2 * prev * w;
-      prev = w;
-    }
-    return f + 2 * prev;
-  };
   const gru = (input: number) => 2 * L * (input * 3 * H + H * 3 * H);
-  const sequence = gru(E) + gru(H) + 2 * E * H + L * stack(4 * H, c.attentionHidden);
-  const aux = c.auxAlpha > 0 ? 2 * Math.max(L - 1, 0) * stack(H + E, c.auxHidden) : 0;
-  const head = stack(c.dUser + 3 * E + H, c.mlpHidden);
+  const sequence = gru(E) + gru(H) + 2 * E * H + L * stackFlops(4 * H, c.attentionHidden);
+  const aux = c.auxAlpha > 0 ? 2 * Math.max(L - 1, 0) * stackFlops(H + E, c.auxHidden) : 0;
+  const head = stackFlops(c.dUser + 3 * E + H, c.mlpHidden);
   const forward = sequence + aux + head;
   return { forward, backward: 2 * forward, recompute: sequence };
 }
