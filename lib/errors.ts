@@ -18,6 +18,7 @@ export const DIEN_ERROR_CODES = [
   "DIEN_INTERNAL",
   "DIEN_NATIVE_LOAD",
   "DIEN_BAD_DATA",
+  "DIEN_OVERLOADED",
 ] as const;
 
 export type DienErrorCode = (typeof DIEN_ERROR_CODES)[number];
@@ -53,6 +54,8 @@ export class NativeLoadError extends DienError {}
 export class InternalError extends DienError {}
 /** A line of a data file is malformed (the message names the file, the line and the field). */
 export class BadDataError extends DienError {}
+/** A scorer's queue is full: retry later (HTTP: 503 with Retry-After). */
+export class OverloadedError extends DienError {}
 
 type ErrorClass = new (code: DienErrorCode, message: string, options?: { cause?: unknown }) => DienError;
 
@@ -69,6 +72,7 @@ export const ERROR_CODES: Readonly<Record<DienErrorCode, { errorClass: ErrorClas
   DIEN_INTERNAL: { errorClass: InternalError, native: true },
   DIEN_NATIVE_LOAD: { errorClass: NativeLoadError, native: false },
   DIEN_BAD_DATA: { errorClass: BadDataError, native: false },
+  DIEN_OVERLOADED: { errorClass: OverloadedError, native: false },
 };
 
 export function isDienErrorCode(code: unknown): code is DienErrorCode {

@@ -1,6 +1,6 @@
 export { DienModel } from "./model";
-export type { Batch, TrainBatch } from "./types";
-export type { Candidates, CreateOptions, Device, EngineOptions, IsaInfo, LossAndGradients, ModelInfo, ScoreOptions, UserHistory } from "./model";
+export type { Batch, Candidates, ScoreRequest, TrainBatch, UserHistory } from "./types";
+export type { CreateOptions, Device, EngineOptions, IsaInfo, LossAndGradients, ModelInfo, ScoreOptions } from "./model";
 export { Trainer } from "./trainer";
 export type { StepResult, TrainerOptions } from "./trainer";
 export { normalizeConfig } from "./config";
@@ -19,11 +19,14 @@ export {
   OutOfMemoryError,
   UnsupportedCpuError,
   BadDataError,
+  OverloadedError,
 } from "./errors";
 export type { DienErrorCode } from "./errors";
 export { cudaStatus } from "./device";
 export type { CudaStatus } from "./native";
-export { randomBatch, randomTrainBatch, paperDefaults } from "./synthetic";
+export { Scorer, createScorer } from "./serving/scorer";
+export type { ScorerOptions, ScorerStats } from "./serving/scorer";
+export { randomBatch, randomRequests, randomTrainBatch, paperDefaults } from "./synthetic";
 export { auc, gauc, logloss } from "./metrics";
 export {
   NegativeSampler,

@@ -7,7 +7,8 @@ import { dienError, fromNative } from "./errors";
 import { type NativeCall, type NativeEngineOptions, type NativeGradients, type NativeModel, native } from "./native";
 import { SerialQueue } from "./queue";
 import { Trainer, type TrainerOptions, trainerOptions } from "./trainer";
-import type { Batch, TrainBatch } from "./types";
+import { type CheckedRequest, checkCandidates, checkHistory, checkRequest, packRequests, splitResults } from "./requests";
+import type { Batch, Candidates, ScoreRequest, TrainBatch, UserHistory } from "./types";
 import {
   checkIds,
   checkLengths,
@@ -23,20 +24,6 @@ import {
   expectOptions,
   invalidType,
 } from "./validate";
-
-/** One user's behaviour history, oldest first. */
-export interface UserHistory {
-  histItem: Int32Array;
-  histCat: Int32Array;
-  /** Defaults to histItem.length; at most maxLen. */
-  histLen?: number;
-  user?: number;
-}
-
-export interface Candidates {
-  items: Int32Array;
-  cats: Int32Array;
-}
 
 export interface ScoreOptions {
   /** Return logits instead of probabilities. */
@@ -109,9 +96,12 @@ export const ENQUEUE = Symbol("dien.enqueue");
 export const CHECK_TRAIN_BATCH = Symbol("dien.checkTrainBatch");
 export const FROM_HANDLE = Symbol("dien.fromHandle");
 export const RUN_QUEUED = Symbol("dien.runQueued");
+/** Scores requests already checked (and copied) by lib/requests.ts: the scorer's path. */
+export const SCORE_CHECKED = Symbol("dien.scoreChecked");
 
 const ENGINE_OPTIONS = ["threads", "device"] as const;
 const SCORE_OPTIONS = ["logits", "out", "signal"] as const;
+const REQUEST_OPTIONS = ["logits", "signal"] as const;
 
 export function engineOptions(opts: unknown): NativeEngineOptions {
   const out: NativeEngineOptions = {};
@@ -263,32 +253,35 @@ export class DienModel implements Disposable {
     const handle = this.#handle();
     const { logits, out, signal } = scoreOptions(opts);
     const c = this.#config;
-    const u = expectObject("user", user);
-    const histItem = expectInt32Array("user.histItem", u.histItem);
-    const histCat = expectInt32Array("user.histCat", u.histCat);
-    const histLen = u.histLen === undefined ? histItem.length : expectInteger("user.histLen", u.histLen, 0, c.maxLen);
-    if (histLen > c.maxLen) throw new RangeError(`user.histLen: ${histLen} behaviours exceed the model's maxLen ${c.maxLen}; keep the most recent ${c.maxLen}`);
-    if (histItem.length < histLen) throw new RangeError(`user.histItem: expected at least ${histLen} elements but got ${histItem.length}`);
-    if (histCat.length < histLen) throw new RangeError(`user.histCat: expected at least ${histLen} elements but got ${histCat.length}`);
-    checkIds("user.histItem", histItem.subarray(0, histLen), c.itemVocab);
-    checkIds("user.histCat", histCat.subarray(0, histLen), c.catVocab);
-    let userId = -1;
-    if (hasUserField(c)) {
-      if (u.user === undefined) throw new TypeError("user.user: the model has a user field, so a user id is required");
-      userId = expectInteger("user.user", u.user, 0);
-      if (userId >= c.userVocab) throw new RangeError(`user.user: id ${userId} is outside [0, ${c.userVocab})`);
-    }
-    const cand = expectObject("candidates", candidates);
-    const items = expectInt32Array("candidates.items", cand.items);
-    const cats = expectInt32Array("candidates.cats", cand.cats);
-    expectLength("candidates.cats", cats, items.length, "one per candidate item");
-    checkIds("candidates.items", items, c.itemVocab);
-    checkIds("candidates.cats", cats, c.catVocab);
+    const request: CheckedRequest = { ...checkHistory(c, user, "user"), ...checkCandidates(c, candidates, "candidates") };
     if (out) {
-      expectLength("options.out", out, items.length, "one per candidate");
-      expectNoOverlap("options.out", out, { "user.histItem": histItem, "user.histCat": histCat, "candidates.items": items, "candidates.cats": cats });
+      expectLength("options.out", out, request.items.length, "one per candidate");
+      expectNoOverlap("options.out", out, { "user.histItem": request.histItem, "user.histCat": request.histCat, "candidates.items": request.items, "candidates.cats": request.cats });
     }
-    return this.#run(() => handle.stageCandidates(histItem, histCat, histLen, userId, items, cats, logits), out, signal);
+    return this.#run(() => handle.stageRequests(packRequests(c, [request]), logits), out, signal);
+  }
+
+  /**
+   * Many users' requests in one native call (docs/model.md §15): each history is
+   * processed once for all of its candidates, and every request's results come back
+   * in its candidates' order (views into one array). Equal to predict() on the batch
+   * with one sample per candidate. Use createScorer() to merge concurrent callers.
+   */
+  async scoreRequests(requests: readonly ScoreRequest[], opts?: { logits?: boolean; signal?: AbortSignal }): Promise<Float32Array[]> {
+    this.#handle();
+    if (!Array.isArray(requests)) throw invalidType("requests", "an array of { history, candidates }", requests);
+    const o = opts === undefined ? {} : expectOptions("options", opts, REQUEST_OPTIONS);
+    const logits = o.logits === undefined ? false : expectBoolean("options.logits", o.logits);
+    const signal = o.signal === undefined ? undefined : expectAbortSignal("options.signal", o.signal);
+    const checked = requests.map((r, i) => checkRequest(this.#config, r, `requests[${i}]`));
+    return splitResults(await this[SCORE_CHECKED](checked, logits, signal), checked);
+  }
+
+  /** Flat results of requests checked by lib/requests.ts (candidate order). */
+  [SCORE_CHECKED](requests: readonly CheckedRequest[], logits: boolean, signal?: AbortSignal): Promise<Float32Array> {
+    const handle = this.#handle();
+    const packed = packRequests(this.#config, requests);
+    return this.#run(() => handle.stageRequests(packed, logits), undefined, signal);
   }
 
   /**

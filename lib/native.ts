@@ -17,6 +17,18 @@ export interface NativeInfo {
   hasVocab: boolean;
 }
 
+/** R requests packed end to end: request r owns [histOffsets[r], histOffsets[r+1]) and [candOffsets[r], candOffsets[r+1]). */
+export interface NativeRequests {
+  histOffsets: Int32Array;
+  histItem: Int32Array;
+  histCat: Int32Array;
+  /** [R], when the model has a user field. */
+  user?: Int32Array;
+  candOffsets: Int32Array;
+  items: Int32Array;
+  cats: Int32Array;
+}
+
 /** One prepared call: its inputs already copied into engine-owned memory. Runs once (runCall). */
 export interface NativeCall {
   readonly __nativeCall: unique symbol;
@@ -25,15 +37,8 @@ export interface NativeCall {
 export interface NativeModel {
   /** Copies the batch now (on this thread); the work runs when the call is passed to runCall(). */
   stagePredict(inputs: Batch, logits: boolean): NativeCall;
-  stageCandidates(
-    histItem: Int32Array,
-    histCat: Int32Array,
-    histLen: number,
-    user: number,
-    items: Int32Array,
-    cats: Int32Array,
-    logits: boolean,
-  ): NativeCall;
+  /** R requests packed end to end (lib/requests.ts); resolves every candidate's result in order. */
+  stageRequests(requests: NativeRequests, logits: boolean): NativeCall;
   /** The weight file's bytes, as a prepared call (resolves a Buffer). */
   stageSave(): NativeCall;
   /** The training-mode loss and every gradient (resolves NativeGradients). */
@@ -130,7 +135,7 @@ export interface NativeAddon {
   abiVersion: number;
 }
 
-const EXPECTED_ABI = 5;
+const EXPECTED_ABI = 6;
 let cached: NativeAddon | undefined;
 
 function loadAddon(): NativeAddon {

@@ -3,7 +3,7 @@
  * `npm start`, `npm run bench` and tests. Deterministic for a seed on every platform.
  */
 import { type ConfigInput, type ModelConfig, hasGru } from "./config";
-import type { Batch, TrainBatch } from "./types";
+import type { Batch, ScoreRequest, TrainBatch } from "./types";
 import { expectInteger, expectObject } from "./validate";
 
 /** docs/performance.md "paper defaults": E = 36, H = 36, T = 100, mlp attention, augru, dice. */
@@ -78,4 +78,34 @@ export function randomTrainBatch(config: ModelConfig, batch: number, seed = 1, m
     }
   }
   return b;
+}
+
+/**
+ * n score requests (docs/model.md §15): history lengths uniform in [minLen, maxLen],
+ * candidates per request uniform in [minCandidates, maxCandidates], ids uniform.
+ */
+export function randomRequests(
+  config: Pick<ModelConfig, "itemVocab" | "catVocab" | "userVocab" | "maxLen">,
+  n: number,
+  seed = 1,
+  opts: { minLen?: number; minCandidates?: number; maxCandidates?: number } = {},
+): ScoreRequest[] {
+  const T = expectInteger("config.maxLen", config.maxLen, 1);
+  expectInteger("n", n, 0, 1 << 24);
+  const minLen = expectInteger("opts.minLen", opts.minLen ?? 1, 0, T);
+  const maxK = expectInteger("opts.maxCandidates", opts.maxCandidates ?? 100, 0, 1 << 20);
+  const minK = expectInteger("opts.minCandidates", opts.minCandidates ?? maxK, 0, maxK);
+  const r = rng(expectInteger("seed", seed, 0, 0xffffffff));
+  const int = (k: number) => Math.floor(r() * k);
+  const ids = (count: number, vocab: number) => Int32Array.from({ length: count }, () => int(vocab));
+  const out: ScoreRequest[] = [];
+  for (let i = 0; i < n; i++) {
+    const L = minLen + int(T - minLen + 1);
+    const K = minK + int(maxK - minK + 1);
+    out.push({
+      history: { histItem: ids(L, config.itemVocab), histCat: ids(L, config.catVocab), ...(config.userVocab > 0 ? { user: int(config.userVocab) } : {}) },
+      candidates: { items: ids(K, config.itemVocab), cats: ids(K, config.catVocab) },
+    });
+  }
+  return out;
 }

@@ -21,3 +21,25 @@ export interface TrainBatch extends Batch {
   negItem?: Int32Array;
   negCat?: Int32Array;
 }
+
+/** One user's behaviour history, oldest first. */
+export interface UserHistory {
+  histItem: Int32Array;
+  histCat: Int32Array;
+  /** Defaults to histItem.length; at most maxLen. */
+  histLen?: number;
+  /** Required exactly when the model has a user field. */
+  user?: number;
+}
+
+/** K candidate items to score for one user. */
+export interface Candidates {
+  items: Int32Array;
+  cats: Int32Array;
+}
+
+/** One user's history and the candidates to score for it (docs/model.md §15). */
+export interface ScoreRequest {
+  history: UserHistory;
+  candidates: Candidates;
+}

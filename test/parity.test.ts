@@ -3,7 +3,7 @@
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 
-import { DienModel } from "../lib";
+import { DienModel, type ScoreRequest } from "../lib";
 import { FIXTURES, fixtureBatch, fixtureNames, loadFixture, poisoned, relativeError } from "./helpers";
 
 const names = fixtureNames();
@@ -74,6 +74,57 @@ describe("parity with the PyTorch reference", () => {
         );
         expect(relativeError(out, expected)).toBeLessThanOrEqual(1e-6);
       }
+    });
+  }
+
+  for (const name of names) {
+    it(`${name}: scoreRequests equals predict on the expanded batch (ragged K, lengths 0, 1, T)`, async () => {
+      const fx = loadFixture(name);
+      const batch = fixtureBatch(fx);
+      using model = await DienModel.load(path.join(FIXTURES, `${name}.safetensors`));
+      const T = fx.config.maxLen;
+      const B = batch.targetItem.length;
+      // Request r: sample r's history against a ragged run of the batch's targets.
+      const sizes = [1, 3, 0, B, 2, 1, 7];
+      const requests: ScoreRequest[] = [];
+      const expanded = { targetItem: [] as number[], targetCat: [] as number[], histItem: [] as number[], histCat: [] as number[], histLen: [] as number[], user: [] as number[] };
+      for (let r = 0; r < B; r++) {
+        const L = batch.histLen[r]!;
+        const K = sizes[r % sizes.length]!;
+        const pick = Array.from({ length: K }, (_, k) => (r * 5 + k * 3) % B);
+        const history = { histItem: batch.histItem.slice(r * T, r * T + L), histCat: batch.histCat.slice(r * T, r * T + L), ...(batch.user ? { user: batch.user[r]! } : {}) };
+        requests.push({ history, candidates: { items: Int32Array.from(pick, (i) => batch.targetItem[i]!), cats: Int32Array.from(pick, (i) => batch.targetCat[i]!) } });
+        for (const i of pick) {
+          expanded.targetItem.push(batch.targetItem[i]!);
+          expanded.targetCat.push(batch.targetCat[i]!);
+          expanded.histItem.push(...batch.histItem.subarray(r * T, (r + 1) * T));
+          expanded.histCat.push(...batch.histCat.subarray(r * T, (r + 1) * T));
+          expanded.histLen.push(L);
+          if (batch.user) expanded.user.push(batch.user[r]!);
+        }
+      }
+      const expected = await model.predict(
+        {
+          targetItem: Int32Array.from(expanded.targetItem),
+          targetCat: Int32Array.from(expanded.targetCat),
+          histItem: Int32Array.from(expanded.histItem),
+          histCat: Int32Array.from(expanded.histCat),
+          histLen: Int32Array.from(expanded.histLen),
+          ...(batch.user ? { user: Int32Array.from(expanded.user) } : {}),
+        },
+        { logits: true },
+      );
+      const got = await model.scoreRequests(requests, { logits: true });
+      expect(got.map((g) => g.length)).toEqual(requests.map((r) => r.candidates.items.length));
+      const flat = new Float32Array(expected.length);
+      let at = 0;
+      for (const g of got) {
+        flat.set(g, at);
+        at += g.length;
+      }
+      expect(relativeError(flat, expected)).toBeLessThanOrEqual(1e-6);
+      // Each request alone gives the same numbers as in the merged call.
+      for (const r of [0, 1, 2, 3]) expect((await model.scoreRequests([requests[r]!], { logits: true }))[0]).toEqual(got[r]);
     });
   }
 });

@@ -122,14 +122,22 @@ describe("the native layer re-checks everything (TS bypassed)", () => {
     const handle = await raw();
     expect(() => handle.stagePredict({ ...good, histLen: new Uint8Array(10) as unknown as Int32Array }, false)).toThrow(new TypeError("histLen: expected an Int32Array but got Uint8Array"));
     expect(() => handle.stagePredict(good, 1 as unknown as boolean)).toThrow(new TypeError("logits: expected a boolean but got number"));
-    expect(() => handle.stageCandidates(good.histItem, good.histCat, 1.5, 0, Int32Array.of(1), Int32Array.of(1), false)).toThrow(RangeError);
-    expect(() => handle.stageCandidates(good.histItem, good.histCat, 13, 0, Int32Array.of(1), Int32Array.of(1), false)).toThrow(new RangeError("histLen: expected an integer in [0, 12] but got 13"));
-    await expect(native().runCall(handle.stageCandidates(good.histItem, good.histCat, 3, 0, Int32Array.of(1), Int32Array.of(9), false))).rejects.toThrow(new RangeError("cats[0]: id 9 is outside [0, 8)"));
+    const req = { histOffsets: Int32Array.of(0, 3), histItem: good.histItem.slice(0, 3), histCat: good.histCat.slice(0, 3), user: Int32Array.of(0), candOffsets: Int32Array.of(0, 1), items: Int32Array.of(1), cats: Int32Array.of(1) };
+    const run = (r: typeof req) => native().runCall(handle.stageRequests(r, false));
+    expect(() => handle.stageRequests({ ...req, candOffsets: [0, 1] as unknown as Int32Array }, false)).toThrow(new TypeError("candOffsets: expected an Int32Array but got Array"));
+    expect(() => handle.stageRequests({ ...req, histOffsets: new Int32Array(0) }, false)).toThrow(RangeError);
+    expect(() => handle.stageRequests({ ...req, candOffsets: Int32Array.of(0) }, false)).toThrow(new RangeError("candOffsets: expected 2 elements (one more than the requests, as histOffsets) but got 1"));
+    expect(await run(req)).toHaveLength(1);
+    await expect(run({ ...req, cats: Int32Array.of(9) })).rejects.toThrow(new RangeError("cats[0, 0]: id 9 is outside [0, 8)"));
+    await expect(run({ ...req, histOffsets: Int32Array.of(0, 2) })).rejects.toThrow(new RangeError("histOffsets[1]: 2 but the arrays hold 3 elements"));
+    await expect(run({ ...req, histOffsets: Int32Array.of(0, 13), histItem: new Int32Array(13), histCat: new Int32Array(13) })).rejects.toThrow(new RangeError("request 0: 13 history entries exceed the limit of 12"));
+    await expect(run({ ...req, candOffsets: Int32Array.of(0, -1) })).rejects.toThrow(new RangeError("candOffsets[1]: -1 is below candOffsets[0] = 0"));
+    await expect(run({ ...req, user: Int32Array.of(6) })).rejects.toThrow(new RangeError("user[0]: id 6 is outside [0, 6)"));
     expect(() => native().loadModel(42 as unknown as Uint8Array)).toThrow(new TypeError("source: expected a Uint8Array or Buffer but got number"));
     const call = handle.stagePredict(good, false);
     await native().runCall(call);
     expect(() => native().runCall(call)).toThrow(/has already run/);
-    expect(() => native().runCall({} as never)).toThrow(new TypeError("call: expected a call prepared by stagePredict or stageCandidates"));
+    expect(() => native().runCall({} as never)).toThrow(new TypeError("call: expected a call prepared by stagePredict or stageRequests"));
     // A prepared call is an External too: the model constructor must not take it for an engine.
     const NativeModel = (native() as unknown as { NativeModel: new (x: unknown) => unknown }).NativeModel;
     expect(() => new NativeModel(handle.stagePredict(good, false))).toThrow(new TypeError("NativeModel is created by loadModel() or createModel(), not with new"));

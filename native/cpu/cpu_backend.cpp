@@ -18,7 +18,8 @@ namespace {
 constexpr double kMaxWorkspaceBytes = 8.0 * (1ull << 30);
 
 int checkedThreads(const Config& c, const PackedWeights& pw, int threads) {
-  const double need = static_cast<double>(Workspace::bytesFor(c, pw)) * (std::max(threads, 1) + 1);
+  // One candidate and one record workspace per thread (scoreRequests needs both).
+  const double need = static_cast<double>(Workspace::bytesFor(c, pw)) * 2 * std::max(threads, 1);
   if (need > kMaxWorkspaceBytes)
     throw ConfigError(cat("config: maxLen ", c.maxLen, " with these widths needs ", need / (1ull << 30),
                           " GiB of scratch memory for ", threads, " threads (at most ",
@@ -30,7 +31,6 @@ int checkedThreads(const Config& c, const PackedWeights& pw, int threads) {
 CpuBackend::CpuBackend(const Config& c, const Weights& w, int threads)
     : cfg_(c), weights_(w), pw_(c, w), pool_(checkedThreads(c, pw_, threads)) {
   for (int i = 0; i < pool_.size(); ++i) ws_.push_back(std::make_unique<Workspace>(cfg_, pw_));
-  userWs_ = std::make_unique<Workspace>(cfg_, pw_);
 }
 
 void CpuBackend::weightsChanged() {
@@ -152,21 +152,74 @@ void CpuBackend::predict(const BatchView& b, float* logits) {
   });
 }
 
-void CpuBackend::scoreCandidates(const CandidatesView& v, float* logits) {
+// Requests run in waves of at most threads x kTile, longest history first. A wave's
+// records are split into one tile per thread and go through the record stage once
+// (extractor GRU, evolution input projections, the key half of the scorer: everything
+// that does not depend on the candidate). Then the wave's candidates, listed record by
+// record (so each tile of them is sorted by length, as runGru needs), are cut into tiles
+// of kTile that run in parallel against their record tile.
+void CpuBackend::scoreRequests(const RequestsView& r, float* logits) {
   std::lock_guard<std::mutex> lock(mutex_);
-  if (v.count == 0) return;
-  const int32_t* items[1] = {v.histItem};
-  const int32_t* cats[1] = {v.histCat};
-  const int len[1] = {static_cast<int>(v.length)};
-  recordStage(*userWs_, 1, items, cats, len);  // the extractor runs once for this user
-  const int tiles = static_cast<int>((v.count + kTile - 1) / kTile);
-  pool_.run(tiles, [&](int tile, int worker) {
-    const int start = tile * kTile;
-    const int n = static_cast<int>(std::min<int64_t>(kTile, v.count - start));
-    Candidate cands[kTile];
-    for (int j = 0; j < n; ++j) cands[j] = Candidate{0, v.items[start + j], v.cats[start + j], v.user, start + j};
-    candidateStage(*userWs_, *ws_[worker], n, cands, logits);
-  });
+  requests_.clear();
+  lengths_.clear();
+  for (int64_t q = 0; q < r.count; ++q)
+    if (r.candOff[q + 1] > r.candOff[q]) {  // a request without candidates needs no work
+      requests_.push_back(static_cast<int32_t>(q));
+      lengths_.push_back(r.historyLength(q));
+    }
+  const int m = static_cast<int>(requests_.size());
+  if (m == 0) return;
+  order_.resize(static_cast<size_t>(m));
+  longestFirst(lengths_.data(), static_cast<size_t>(m), cfg_.maxLen, order_.data(), lengthCounts_);
+  const int workers = pool_.size();
+  while (static_cast<int>(recWs_.size()) < workers) recWs_.push_back(std::make_unique<Workspace>(cfg_, pw_));
+  auto request = [&](int pos) { return requests_[order_[pos]]; };
+  for (int start = 0; start < m; start += workers * kTile) {
+    const int count = std::min(m - start, workers * kTile);
+    const int per = (count + workers - 1) / workers;  // records per tile, at most kTile
+    const int tiles = (count + per - 1) / per;
+    auto tileRecords = [&](int tile) { return std::min(per, count - tile * per); };
+    pool_.run(tiles, [&](int tile, int) {
+      const int n = tileRecords(tile);
+      const int32_t* items[kTile];
+      const int32_t* cats[kTile];
+      int len[kTile];
+      for (int j = 0; j < n; ++j) {
+        const int32_t q = request(start + tile * per + j);
+        items[j] = r.histItem + r.histOff[q];
+        cats[j] = r.histCat + r.histOff[q];
+        len[j] = r.historyLength(q);
+      }
+      recordStage(*recWs_[tile], n, items, cats, len);
+    });
+    jobs_.clear();
+    for (int tile = 0; tile < tiles; ++tile) {
+      int filled = kTile;  // candidates in the last job of this tile
+      for (int j = 0; j < tileRecords(tile); ++j) {
+        const int32_t q = request(start + tile * per + j);
+        for (int32_t k = 0; k < r.candOff[q + 1] - r.candOff[q]; ++k) {
+          if (filled == kTile) {
+            jobs_.push_back(CandidateJob{tile, j, k});
+            filled = 0;
+          }
+          ++filled;
+        }
+      }
+    }
+    pool_.run(static_cast<int>(jobs_.size()), [&](int job, int worker) {
+      const CandidateJob& cj = jobs_[job];
+      const int base = start + cj.tile * per, records = tileRecords(cj.tile);
+      Candidate cands[kTile];
+      int n = 0;
+      for (int j = cj.rec, k = cj.first; j < records && n < kTile; ++j, k = 0) {
+        const int32_t q = request(base + j);
+        const int32_t user = r.user ? r.user[q] : -1;
+        for (int32_t c = r.candOff[q] + k; c < r.candOff[q + 1] && n < kTile; ++c)
+          cands[n++] = Candidate{j, r.items[c], r.cats[c], user, c};
+      }
+      candidateStage(*recWs_[cj.tile], *ws_[worker], n, cands, logits);
+    });
+  }
 }
 
 }  // namespace dien

@@ -28,7 +28,7 @@ class CpuBackend final : public Backend {
   CpuBackend(const Config& c, const Weights& w, int threads);
 
   void predict(const BatchView& b, float* logits) override;
-  void scoreCandidates(const CandidatesView& v, float* logits) override;
+  void scoreRequests(const RequestsView& r, float* logits) override;
   void weightsChanged() override;  // repacks: the packed copies are derived from the weights
 
   const char* name() const override { return "cpu"; }
@@ -52,8 +52,14 @@ class CpuBackend final : public Backend {
   PackedWeights pw_;
   ThreadPool pool_;
   std::vector<std::unique_ptr<Workspace>> ws_;
-  std::unique_ptr<Workspace> userWs_;  // scoreCandidates: the shared user history
-  std::vector<int32_t> order_;
+  // scoreRequests: the records (histories) of one wave, one workspace per record tile,
+  // made on first use so that a predict-only model never holds them.
+  std::vector<std::unique_ptr<Workspace>> recWs_;
+  struct CandidateJob {
+    int tile, rec, first;  // record tile; its first record and candidate offset in that record
+  };
+  std::vector<CandidateJob> jobs_;
+  std::vector<int32_t> order_, requests_, lengths_;
   std::vector<size_t> lengthCounts_;
   std::mutex mutex_;
 };

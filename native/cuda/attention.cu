@@ -46,7 +46,7 @@ __global__ void attentionKernel(AttentionLaunch p) {
   float* scores = sm + lay.scores;
   float* red = scores + T;
   const int j = blockIdx.x, tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
-  const int rec = j * p.in.recStride;
+  const int rec = recordOf(p.in.rec, j);
   const int L = p.in.len[rec];
   if (L == 0) return;  // no weights at all; nothing reads att for this candidate
   const int item = p.in.item[j], cat = p.in.cat[j];
@@ -152,7 +152,7 @@ __global__ void attentionKernel(AttentionLaunch p) {
 
 __global__ void poolKernel(CandidateInputs in, const float* att, const float* keys, int width, float* interest) {
   const int j = blockIdx.x, T = in.T;
-  const int rec = j * in.recStride;
+  const int rec = recordOf(in.rec, j);
   const int L = in.len[rec];
   for (int c = threadIdx.x; c < width; c += blockDim.x) {
     float v = 0.f;

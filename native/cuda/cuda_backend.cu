@@ -46,60 +46,91 @@ class CudaBackend final : public Backend {
     const int n = static_cast<int>(b.batch);
     if (n == 0) return;
     const size_t N = static_cast<size_t>(n), T = static_cast<size_t>(cfg_.maxLen);
-    int32_t* h = stage(n, n);
-    std::memcpy(h, b.histLen, sizeof(int32_t) * N);
-    std::memcpy(h + N, b.histItem, sizeof(int32_t) * N * T);
-    std::memcpy(h + N + N * T, b.histCat, sizeof(int32_t) * N * T);
-    int32_t* cand = h + N + 2 * N * T;
-    std::memcpy(cand, b.targetItem, sizeof(int32_t) * N);
-    std::memcpy(cand + N, b.targetCat, sizeof(int32_t) * N);
+    Staged st = stage(n, n);
+    std::memcpy(st.len, b.histLen, sizeof(int32_t) * N);
+    std::memcpy(st.histItem, b.histItem, sizeof(int32_t) * N * T);
+    std::memcpy(st.histCat, b.histCat, sizeof(int32_t) * N * T);
+    std::memcpy(st.item, b.targetItem, sizeof(int32_t) * N);
+    std::memcpy(st.cat, b.targetCat, sizeof(int32_t) * N);
     if (b.user)
-      std::memcpy(cand + 2 * N, b.user, sizeof(int32_t) * N);
+      std::memcpy(st.user, b.user, sizeof(int32_t) * N);
     else
-      std::memset(cand + 2 * N, 0, sizeof(int32_t) * N);
+      std::memset(st.user, 0, sizeof(int32_t) * N);
     // Samples longest first, so that the sequences of one recurrent block end together.
-    longestFirst(b.histLen, N, cfg_.maxLen, cand + 3 * N, lengthCounts_);
-    run(n, n, 1, logits);
+    longestFirst(b.histLen, N, cfg_.maxLen, st.order, lengthCounts_);
+    std::memcpy(st.recOrder, st.order, sizeof(int32_t) * N);  // the records are the samples
+    for (int i = 0; i < n; ++i) st.rec[i] = i;
+    run(n, n, logits);
   }
 
-  void scoreCandidates(const CandidatesView& v, float* logits) override {
+  // Every request's history is one record; its candidates read it. Candidates are
+  // ordered by their record's length, longest first, for the evolution GRU's blocks.
+  void scoreRequests(const RequestsView& r, float* logits) override {
     std::lock_guard<std::mutex> lock(mutex_);
-    const int k = static_cast<int>(v.count);
-    if (k == 0) return;
-    const int T = cfg_.maxLen, L = static_cast<int>(v.length);
-    int32_t* h = stage(1, k);
-    h[0] = L;
-    std::fill(h + 1, h + 1 + 2 * T, 0);
-    std::memcpy(h + 1, v.histItem, sizeof(int32_t) * L);
-    std::memcpy(h + 1 + T, v.histCat, sizeof(int32_t) * L);
-    int32_t* cand = h + 1 + 2 * T;
-    std::memcpy(cand, v.items, sizeof(int32_t) * k);
-    std::memcpy(cand + k, v.cats, sizeof(int32_t) * k);
-    std::fill(cand + 2 * k, cand + 3 * k, v.user < 0 ? 0 : v.user);
-    for (int i = 0; i < k; ++i) cand[3 * k + i] = i;  // one history: every candidate has its length
-    run(1, k, 0, logits);
+    const int n = static_cast<int>(r.candidates()), nrec = static_cast<int>(r.count);
+    if (n == 0) return;
+    const int T = cfg_.maxLen;
+    Staged st = stage(nrec, n);
+    std::fill(st.histItem, st.histItem + static_cast<size_t>(nrec) * T * 2, 0);
+    for (int q = 0; q < nrec; ++q) {
+      const int L = r.historyLength(q);
+      st.len[q] = L;
+      std::memcpy(st.histItem + static_cast<size_t>(q) * T, r.histItem + r.histOff[q], sizeof(int32_t) * L);
+      std::memcpy(st.histCat + static_cast<size_t>(q) * T, r.histCat + r.histOff[q], sizeof(int32_t) * L);
+      for (int32_t c = r.candOff[q]; c < r.candOff[q + 1]; ++c) {
+        st.rec[c] = q;
+        st.user[c] = r.user ? r.user[q] : 0;
+      }
+    }
+    std::memcpy(st.item, r.items, sizeof(int32_t) * n);
+    std::memcpy(st.cat, r.cats, sizeof(int32_t) * n);
+    longestFirst(st.len, static_cast<size_t>(nrec), T, st.recOrder, lengthCounts_);
+    int k = 0;  // candidates record by record in record order: longest first
+    for (int i = 0; i < nrec; ++i)
+      for (int32_t c = r.candOff[st.recOrder[i]]; c < r.candOff[st.recOrder[i] + 1]; ++c) st.order[k++] = c;
+    run(nrec, n, logits);
   }
 
  private:
-  // Ints of one call: [len nrec | histItem nrec*T | histCat nrec*T | item n | cat n | user n | order n].
+  // Ints of one call, in this order: len nrec | recOrder nrec | histItem nrec*T |
+  // histCat nrec*T | item n | cat n | user n | order n | rec n.
+  struct Staged {
+    int32_t *len, *recOrder, *histItem, *histCat, *item, *cat, *user, *order, *rec;
+  };
   size_t stagedInts(int nrec, int n) const {
-    return static_cast<size_t>(nrec) * (1 + 2 * cfg_.maxLen) + 4 * static_cast<size_t>(n);
+    return static_cast<size_t>(nrec) * (2 + 2 * static_cast<size_t>(cfg_.maxLen)) + 5 * static_cast<size_t>(n);
   }
-  int32_t* stage(int nrec, int n) { return pinnedIn_.ensure<int32_t>(stagedInts(nrec, n)); }
+  template <typename P>
+  Staged layout(P* base, int nrec, int n) const {
+    const size_t R = static_cast<size_t>(nrec), N = static_cast<size_t>(n), T = static_cast<size_t>(cfg_.maxLen);
+    Staged s;
+    s.len = base;
+    s.recOrder = s.len + R;
+    s.histItem = s.recOrder + R;
+    s.histCat = s.histItem + R * T;
+    s.item = s.histCat + R * T;
+    s.cat = s.item + N;
+    s.user = s.cat + N;
+    s.order = s.user + N;
+    s.rec = s.order + N;
+    return s;
+  }
+  Staged stage(int nrec, int n) { return layout(pinnedIn_.ensure<int32_t>(stagedInts(nrec, n)), nrec, n); }
 
-  cuda::GruLaunch gruLaunch(const cuda::GruDev& g, int n, int recStride, const int32_t* len, const float* gi) const {
+  cuda::GruLaunch gruLaunch(const cuda::GruDev& g, int n, const int32_t* rec, const int32_t* len,
+                            const float* gi) const {
     cuda::GruLaunch p;
     p.g = g;
     p.cell = cfg_.gruCell;
     p.n = n;
     p.T = cfg_.maxLen;
-    p.recStride = recStride;
+    p.rec = rec;
     p.len = len;
     p.gi = gi;
     return p;
   }
 
-  void run(int nrec, int n, int recStride, float* logits) {
+  void run(int nrec, int n, float* logits) {
     const cuda::DeviceWeights& dw = *dw_;
     const int T = cfg_.maxLen, E = cfg_.embedWidth(), H = cfg_.hidden;
     const size_t rows = static_cast<size_t>(nrec) * T;
@@ -114,18 +145,19 @@ class CudaBackend final : public Backend {
     float* hOut = pinnedOut_.ensure<float>(static_cast<size_t>(n));
     DIEN_CUDA_CHECK(
         cudaMemcpyAsync(dInts, pinnedIn_.get<int32_t>(), ints * sizeof(int32_t), cudaMemcpyHostToDevice, stream_));
+    const Staged d = layout(dInts, nrec, n);
     cuda::CandidateInputs in;
     in.n = n;
     in.T = T;
-    in.recStride = recStride;
-    in.len = dInts;
-    const int32_t* histItem = dInts + nrec;
-    const int32_t* histCat = histItem + rows;
-    in.item = histCat + rows;
-    in.cat = in.item + n;
-    in.user = cfg_.hasUser() ? in.cat + n : nullptr;
-    const int32_t* order = in.cat + 2 * n;
-    const int32_t* recOrder = recStride == 1 ? order : nullptr;  // records are the samples in predict
+    in.rec = d.rec;
+    in.len = d.len;
+    in.item = d.item;
+    in.cat = d.cat;
+    in.user = cfg_.hasUser() ? d.user : nullptr;
+    const int32_t* histItem = d.histItem;
+    const int32_t* histCat = d.histCat;
+    const int32_t* order = d.order;
+    const int32_t* recOrder = d.recOrder;
 
     cuda::embedRecords(stream_, dw.emb, nrec, T, histItem, histCat, in.len, X, sRec);
     const float* keys = X;
@@ -135,7 +167,7 @@ class CudaBackend final : public Backend {
       float* Hs = Hs_.ensure<float>(rows * H);
       GI2 = GI2_.ensure<float>(rows * 3 * H);
       cuda::gemmAWt(stream_, static_cast<int>(rows), 3 * H, E, X, dw.extractorWih, nullptr, GI);
-      cuda::GruLaunch ext = gruLaunch(dw.extractor, nrec, 1, in.len, GI);
+      cuda::GruLaunch ext = gruLaunch(dw.extractor, nrec, nullptr, in.len, GI);
       ext.order = recOrder;
       ext.out = Hs;
       cuda::gruRecurrent(stream_, ext);
@@ -144,7 +176,7 @@ class CudaBackend final : public Backend {
       keys = Hs;
       if (cfg_.evolution == Evolution::GruAtt) {
         float* H2s = H2s_.ensure<float>(rows * H);
-        cuda::GruLaunch second = gruLaunch(dw.evolution, nrec, 1, in.len, GI2);
+        cuda::GruLaunch second = gruLaunch(dw.evolution, nrec, nullptr, in.len, GI2);
         second.order = recOrder;
         second.out = H2s;
         cuda::gruRecurrent(stream_, second);
@@ -154,7 +186,7 @@ class CudaBackend final : public Backend {
     if (cfg_.hasAttention()) {
       cuda::attention(stream_, cuda::AttentionLaunch{dw.scorer, dw.emb, in, keys, att}, dw.attentionSmem);
       if (cfg_.hasGru() && cfg_.evolution != Evolution::GruAtt) {
-        cuda::GruLaunch evo = gruLaunch(dw.evolution, n, recStride, in.len, GI2);
+        cuda::GruLaunch evo = gruLaunch(dw.evolution, n, in.rec, in.len, GI2);
         evo.mix = cfg_.evolution;
         evo.order = order;
         evo.att = att;

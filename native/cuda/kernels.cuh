@@ -1,6 +1,7 @@
 // The CUDA inference kernels and their launchers. Layouts are padded: history row of
-// (record r, step t) is r * T + t; steps t >= L_r are never read for values. With
-// recStride 0 every candidate reads record 0 (scoreCandidates: one user, K items).
+// (record r, step t) is r * T + t; steps t >= L_r are never read for values. Candidate
+// j reads record rec[j] (predict: rec is null and candidate j reads record j;
+// scoreRequests: the candidates of one request share its record).
 // Each kernel file has a CPU twin of the same name in native/cpu/ and shares its gate
 // math (ops/gates.h); native/tests/backend_ops.cu compares every op with its twin.
 #pragma once
@@ -30,7 +31,7 @@ struct GruLaunch {
   Evolution mix = Evolution::GruAtt;  // GruAtt: the plain GRU step
   int n = 0;                          // sequences
   int T = 0;
-  int recStride = 1;               // record of sequence j = j * recStride
+  const int32_t* rec = nullptr;    // [n] record of sequence j (null: j)
   const int32_t* order = nullptr;  // [n] sequences longest first (null: identity), so that
                                    // a block's sequences end at about the same step
   const int32_t* len = nullptr;    // [records]
@@ -86,10 +87,14 @@ struct ScorerDev {
   int kw = 0;        // key width (H, or E for din)
 };
 
+// The record candidate j reads: rec[j], or j when rec is null.
+__host__ __device__ inline int recordOf(const int32_t* rec, int j) { return rec ? rec[j] : j; }
+
 // The candidates of one call as every candidate-side kernel reads them: candidate j
-// scores target (item[j], cat[j]) against record j * recStride.
+// scores target (item[j], cat[j]) against record recordOf(rec, j).
 struct CandidateInputs {
-  int n = 0, T = 0, recStride = 1;
+  int n = 0, T = 0;
+  const int32_t* rec = nullptr;   // [n] or null
   const int32_t* len = nullptr;   // [records]
   const int32_t* item = nullptr;  // [n]
   const int32_t* cat = nullptr;   // [n]

@@ -30,7 +30,7 @@ __global__ void outputKernel(OutputLaunch p) {
   float* bufB = bufA + m.maxWidth;
   float* red = bufB + m.maxWidth;
   const int j = blockIdx.x, tid = threadIdx.x;
-  const int rec = j * p.in.recStride;
+  const int rec = recordOf(p.in.rec, j);
   const int item = p.in.item[j], cat = p.in.cat[j];
   const int user = p.in.user ? p.in.user[j] : 0;
   const float* s = p.sRec + static_cast<size_t>(rec) * E;

@@ -27,7 +27,7 @@ __global__ void gruRecurrentKernel(GruLaunch p) {
   const int slot = blockIdx.x * S + sl;
   const bool valid = slot < p.n && c < H;
   const int seq = valid && p.order ? p.order[slot] : slot;
-  const int rec = seq * p.recStride;
+  const int rec = recordOf(p.rec, seq);
   const int L = valid ? p.len[rec] : 0;
   float h = 0.0f;
   if (c < H) hs[sl * H + c] = 0.0f;

@@ -14,7 +14,8 @@ class Backend {
   // Inputs are validated by the engine before these are called. Backends write logits;
   // the engine checks them and turns them into probabilities.
   virtual void predict(const BatchView& b, float* logits) = 0;
-  virtual void scoreCandidates(const CandidatesView& v, float* logits) = 0;
+  // Each request's history is processed once for all of its candidates (docs/model.md §15).
+  virtual void scoreRequests(const RequestsView& r, float* logits) = 0;
   // The weights were changed in place (a training step): refresh any derived copy.
   virtual void weightsChanged() = 0;
   virtual const char* name() const = 0;

@@ -44,20 +44,26 @@ BatchView BatchData::view() const {
   return b;
 }
 
-CandidatesView CandidatesData::view() const {
-  CandidatesView v;
-  v.length = length;
-  v.histItem = histItem.data();
-  v.nHistItem = histItem.size();
-  v.histCat = histCat.data();
-  v.nHistCat = histCat.size();
-  v.user = user;
-  v.count = static_cast<int64_t>(items.size());
-  v.items = items.data();
-  v.nItems = items.size();
-  v.cats = cats.data();
-  v.nCats = cats.size();
-  return v;
+RequestsView RequestsData::view() const {
+  RequestsView r;
+  r.count = histOff.empty() ? 0 : static_cast<int64_t>(histOff.size()) - 1;
+  r.histOff = histOff.data();
+  r.nHistOff = histOff.size();
+  r.candOff = candOff.data();
+  r.nCandOff = candOff.size();
+  r.histItem = histItem.data();
+  r.nHistItem = histItem.size();
+  r.histCat = histCat.data();
+  r.nHistCat = histCat.size();
+  if (!user.empty()) {
+    r.user = user.data();
+    r.nUser = user.size();
+  }
+  r.items = items.data();
+  r.nItems = items.size();
+  r.cats = cats.data();
+  r.nCats = cats.size();
+  return r;
 }
 
 void validateBatch(const Config& c, const BatchView& b) {
@@ -101,29 +107,56 @@ void longestFirst(const int32_t* len, size_t n, int maxLen, int32_t* order, std:
   for (size_t i = 0; i < n; ++i) order[counts[static_cast<size_t>(maxLen - len[i])]++] = static_cast<int32_t>(i);
 }
 
-void validateCandidates(const Config& c, const CandidatesView& v) {
-  if (v.length < 0 || v.length > c.maxLen)
-    throw InputError(cat("history length: ", v.length, " is outside [0, ", c.maxLen, "]"));
-  if (static_cast<int64_t>(v.nHistItem) < v.length)
-    throw InputError(cat("histItem: expected at least ", v.length, " elements but got ", v.nHistItem));
-  if (static_cast<int64_t>(v.nHistCat) < v.length)
-    throw InputError(cat("histCat: expected at least ", v.length, " elements but got ", v.nHistCat));
-  if (v.count < 0 || v.count > kMaxRows / std::max<int64_t>(c.maxLen, 1))
-    throw InputError(cat("candidate count: expected 0 to ", kMaxRows / std::max<int64_t>(c.maxLen, 1), " but got ",
-                         v.count, "; split the candidates"));
-  checkCount("items", v.nItems, v.count);
-  checkCount("cats", v.nCats, v.count);
-  for (int64_t t = 0; t < v.length; ++t) {
-    checkId("histItem", t, v.histItem[t], c.itemVocab);
-    checkId("histCat", t, v.histCat[t], c.catVocab);
+namespace {
+// off[0] = 0, non-decreasing, each span at most maxSpan, off[R] = total elements.
+void checkOffsets(const char* field, const char* span, const int32_t* off, size_t nOff, int64_t R, int64_t maxSpan,
+                  size_t total) {
+  checkCount(field, nOff, R + 1);
+  if (off[0] != 0) throw InputError(cat(field, "[0]: expected 0 but got ", off[0]));
+  for (int64_t r = 0; r < R; ++r) {
+    const int64_t len = static_cast<int64_t>(off[r + 1]) - off[r];
+    if (len < 0)
+      throw InputError(cat(field, "[", r + 1, "]: ", off[r + 1], " is below ", field, "[", r, "] = ", off[r]));
+    if (len > maxSpan) throw InputError(cat("request ", r, ": ", len, " ", span, " exceed the limit of ", maxSpan));
   }
+  if (static_cast<size_t>(off[R]) != total)
+    throw InputError(cat(field, "[", R, "]: ", off[R], " but the arrays hold ", total, " elements"));
+}
+}  // namespace
+
+void validateRequests(const Config& c, const RequestsView& r) {
+  if (r.count < 0 || r.count > kMaxRows) throw InputError(cat("request count: ", r.count, " is out of range"));
+  if (r.count == 0) {
+    if (r.nItems != 0 || r.nHistItem != 0) throw InputError("requests: no offsets but some history or candidates");
+    return;
+  }
+  checkCount("histCat", r.nHistCat, static_cast<int64_t>(r.nHistItem));
+  checkCount("cats", r.nCats, static_cast<int64_t>(r.nItems));
+  checkOffsets("histOffsets", "history entries", r.histOff, r.nHistOff, r.count, c.maxLen, r.nHistItem);
+  // Backends index (candidate, step) rows with 32-bit ints.
+  const int64_t maxCandidates = kMaxRows / std::max<int64_t>(c.maxLen, 1);
+  checkOffsets("candOffsets", "candidates", r.candOff, r.nCandOff, r.count, maxCandidates, r.nItems);
+  if (static_cast<int64_t>(r.nItems) > maxCandidates)
+    throw InputError(
+        cat("candidate count: expected 0 to ", maxCandidates, " but got ", r.nItems, "; split the requests"));
   if (c.hasUser()) {
-    if (v.user < 0) throw InputError("user: the model has a user field, so a user id is required");
-    checkId("user", 0, v.user, c.userVocab);
+    if (!r.user) throw InputError("user: the model has a user field, so user ids are required");
+    checkCount("user", r.nUser, r.count);
   }
-  for (int64_t k = 0; k < v.count; ++k) {
-    checkId("items", k, v.items[k], c.itemVocab);
-    checkId("cats", k, v.cats[k], c.catVocab);
+  for (int64_t q = 0; q < r.count; ++q) {
+    for (int32_t k = r.histOff[q]; k < r.histOff[q + 1]; ++k) {
+      checkHistoryId("histItem", q, k - r.histOff[q], r.histItem[k], c.itemVocab);
+      checkHistoryId("histCat", q, k - r.histOff[q], r.histCat[k], c.catVocab);
+    }
+    for (int32_t k = r.candOff[q]; k < r.candOff[q + 1]; ++k) {
+      if (r.items[k] < 0 || r.items[k] >= c.itemVocab)
+        throw InputError(
+            cat("items[", q, ", ", k - r.candOff[q], "]: id ", r.items[k], " is outside [0, ", c.itemVocab, ")"));
+      if (r.cats[k] < 0 || r.cats[k] >= c.catVocab)
+        throw InputError(
+            cat("cats[", q, ", ", k - r.candOff[q], "]: id ", r.cats[k], " is outside [0, ", c.catVocab, ")"));
+    }
+    if (c.hasUser()) checkId("user", q, r.user[q], c.userVocab);
   }
 }
 

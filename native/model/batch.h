@@ -1,6 +1,6 @@
 // The inputs of one call (docs/model.md §2): views the engine reads, the engine-owned
 // copies they point into, and their validation. The binding copies every JS array into
-// a BatchData / CandidatesData on the JS thread before any work is queued, so nothing
+// a BatchData / RequestsData on the JS thread before any work is queued, so nothing
 // that runs off that thread reads memory JS can change, detach or free.
 #pragma once
 
@@ -25,17 +25,21 @@ struct BatchView {
   size_t nTargetItem = 0, nTargetCat = 0, nHistItem = 0, nHistCat = 0, nHistLen = 0, nUser = 0;
 };
 
-// One user's history scored against K candidate items (the paper's same-user batching).
-struct CandidatesView {
-  int64_t length = 0;                 // L of the history, 0..T
-  const int32_t* histItem = nullptr;  // [L] (or more; only the first L are read)
+// R users, each with a history and K_r candidate items (the paper's same-user batching,
+// docs/model.md §15): request r owns history entries [histOff[r], histOff[r+1]) and
+// candidates [candOff[r], candOff[r+1]); results come out in candidate order.
+struct RequestsView {
+  int64_t count = 0;                  // R
+  const int32_t* histOff = nullptr;   // [R + 1], histOff[0] = 0, non-decreasing
+  const int32_t* candOff = nullptr;   // [R + 1], candOff[0] = 0, non-decreasing
+  const int32_t* histItem = nullptr;  // [histOff[R]]
   const int32_t* histCat = nullptr;
-  size_t nHistItem = 0, nHistCat = 0;
-  int32_t user = -1;  // < 0: absent
-  int64_t count = 0;  // K
-  const int32_t* items = nullptr;
+  const int32_t* user = nullptr;   // [R], required exactly when the model has a user field
+  const int32_t* items = nullptr;  // [candOff[R]]
   const int32_t* cats = nullptr;
-  size_t nItems = 0, nCats = 0;
+  size_t nHistOff = 0, nCandOff = 0, nHistItem = 0, nHistCat = 0, nUser = 0, nItems = 0, nCats = 0;
+  int32_t historyLength(int64_t r) const { return histOff[r + 1] - histOff[r]; }
+  int64_t candidates() const { return count > 0 ? candOff[count] : 0; }
 };
 
 // The most (sample, step) rows one call may hold: backends index them with int32.
@@ -48,13 +52,10 @@ struct BatchData {
   BatchView view() const;
 };
 
-// Owned copies of one user's history and K candidates; view() points into them.
-struct CandidatesData {
-  int64_t length = 0;
-  std::vector<int32_t> histItem, histCat;  // the first `length` behaviours
-  int32_t user = -1;
-  std::vector<int32_t> items, cats;
-  CandidatesView view() const;
+// Owned copies of the requests' arrays; view() points into them.
+struct RequestsData {
+  std::vector<int32_t> histOff, candOff, histItem, histCat, user, items, cats;
+  RequestsView view() const;
 };
 
 // order[0..n) = sample indices with the longest histories first, stable (a counting
@@ -64,6 +65,6 @@ void longestFirst(const int32_t* len, size_t n, int maxLen, int32_t* order, std:
 
 // Throw InputError ("histItem[3, 7]: id 120 is outside [0, 100)") on the first bad value.
 void validateBatch(const Config& c, const BatchView& b);
-void validateCandidates(const Config& c, const CandidatesView& v);
+void validateRequests(const Config& c, const RequestsView& r);
 
 }  // namespace dien

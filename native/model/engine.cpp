@@ -91,11 +91,11 @@ void Engine::predict(const BatchView& b, float* out, bool logits) {
   finish(out, b.batch, logits, "sample");
 }
 
-void Engine::scoreCandidates(const CandidatesView& v, float* out, bool logits) {
-  validateCandidates(config_, v);
+void Engine::scoreRequests(const RequestsView& r, float* out, bool logits) {
+  validateRequests(config_, r);
   std::lock_guard<std::mutex> lock(mutex_);
-  backend_->scoreCandidates(v, out);
-  finish(out, v.count, logits, "candidate");
+  backend_->scoreRequests(r, out);
+  finish(out, r.candidates(), logits, "candidate");
 }
 
 std::vector<uint8_t> Engine::save() const {

@@ -46,7 +46,8 @@ class Engine {
   // out[i] = probability (or logit) of sample / candidate i. Validates the input first;
   // throws NonFiniteError when a logit is not finite (docs/model.md §14).
   void predict(const BatchView& b, float* out, bool logits);
-  void scoreCandidates(const CandidatesView& v, float* out, bool logits);
+  // Results in candidate order, out[candOff[R]] (docs/model.md §15).
+  void scoreRequests(const RequestsView& r, float* out, bool logits);
   std::vector<uint8_t> save() const;
   // The weights plus a trainer's state (train/trainer.h), under the engine's lock.
   std::vector<uint8_t> saveWith(const CheckpointView& extras) const;

@@ -25,7 +25,7 @@ namespace dien {
 
 namespace {
 
-constexpr int kAbiVersion = 5;
+constexpr int kAbiVersion = 6;
 
 EngineOptions readOptions(const Napi::Value& v) {
   EngineOptions o;

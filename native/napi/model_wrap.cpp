@@ -1,6 +1,5 @@
 #include "model_wrap.h"
 
-#include <cmath>
 #include <cstring>
 #include <utility>
 #include <variant>
@@ -15,12 +14,12 @@ namespace dien {
 
 namespace {
 
-// predict or scoreCandidates on engine-owned copies of the inputs; resolves a new
+// predict or scoreRequests on engine-owned copies of the inputs; resolves a new
 // Float32Array (the TypeScript layer copies it into a caller's `out` on the JS thread).
 // A batch's buffers go back to the model's pool when the job ends.
 class ScoreJob : public AsyncJob {
  public:
-  ScoreJob(std::shared_ptr<Engine> e, std::variant<BatchData, CandidatesData> in, bool logits,
+  ScoreJob(std::shared_ptr<Engine> e, std::variant<BatchData, RequestsData> in, bool logits,
            std::shared_ptr<BatchPool> pool = nullptr)
       : engine_(std::move(e)), in_(std::move(in)), logits_(logits), pool_(std::move(pool)) {}
   ~ScoreJob() override {
@@ -33,9 +32,9 @@ class ScoreJob : public AsyncJob {
       results_.assign(static_cast<size_t>(b->B), 0.0f);
       engine_->predict(b->view(), results_.data(), logits_);
     } else {
-      const auto& c = std::get<CandidatesData>(in_);
-      results_.assign(c.items.size(), 0.0f);
-      engine_->scoreCandidates(c.view(), results_.data(), logits_);
+      const auto& r = std::get<RequestsData>(in_);
+      results_.assign(r.items.size(), 0.0f);
+      engine_->scoreRequests(r.view(), results_.data(), logits_);
     }
   }
   Napi::Value result(Napi::Env env) override {
@@ -46,7 +45,7 @@ class ScoreJob : public AsyncJob {
 
  private:
   std::shared_ptr<Engine> engine_;
-  std::variant<BatchData, CandidatesData> in_;
+  std::variant<BatchData, RequestsData> in_;
   bool logits_;
   std::shared_ptr<BatchPool> pool_;
   std::vector<float> results_;
@@ -57,16 +56,6 @@ bool booleanArg(const Napi::CallbackInfo& info, size_t i, const char* field) {
   if (v.IsUndefined()) return false;
   if (!v.IsBoolean()) throw TypeMismatch(cat(field, ": expected a boolean but got ", describeJsValue(v)));
   return v.As<Napi::Boolean>().Value();
-}
-
-// An integer argument in [min, max].
-int64_t integerArg(const Napi::CallbackInfo& info, size_t i, const char* field, double min, double max) {
-  const Napi::Value v = info.Length() > i ? info[i] : info.Env().Undefined();
-  if (!v.IsNumber()) throw TypeMismatch(cat(field, ": expected an integer but got ", describeJsValue(v)));
-  const double d = v.As<Napi::Number>().DoubleValue();
-  if (!(d >= min && d <= max && std::floor(d) == d))
-    throw InputError(cat(field, ": expected an integer in [", min, ", ", max, "] but got ", d));
-  return static_cast<int64_t>(d);
 }
 
 }  // namespace
@@ -91,8 +80,8 @@ Napi::Function ModelWrap::Define(Napi::Env env) {
   Napi::Function cls = DefineClass(
       env, "NativeModel",
       {InstanceMethod("stagePredict", &ModelWrap::StagePredict),
-       InstanceMethod("stageCandidates", &ModelWrap::StageCandidates),
-       InstanceMethod("stageSave", &ModelWrap::StageSave), InstanceMethod("stageGradients", &ModelWrap::StageGradients),
+       InstanceMethod("stageRequests", &ModelWrap::StageRequests), InstanceMethod("stageSave", &ModelWrap::StageSave),
+       InstanceMethod("stageGradients", &ModelWrap::StageGradients),
        InstanceMethod("createTrainer", &ModelWrap::CreateTrainer), InstanceMethod("info", &ModelWrap::Info),
        InstanceMethod("vocab", &ModelWrap::Vocab), InstanceMethod("dispose", &ModelWrap::Dispose),
        InstanceAccessor("disposed", &ModelWrap::Disposed, nullptr)});
@@ -151,21 +140,31 @@ void copyBatchFields(const Napi::Value* vals, const Config& c, BatchData& b) {
   b.T = c.maxLen;
 }
 
-// stageCandidates(histItem, histCat, histLen, user, items, cats, logits?) -> NativeCall
-Napi::Value ModelWrap::StageCandidates(const Napi::CallbackInfo& info) {
+// stageRequests({ histOffsets, histItem, histCat, user?, candOffsets, items, cats }, logits?)
+// -> NativeCall. Requests packed end to end (RequestsView, native/model/batch.h).
+Napi::Value ModelWrap::StageRequests(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guarded(env, [&]() -> Napi::Value {
     auto e = engine();
-    if (info.Length() < 6) throw TypeMismatch("stageCandidates: expected at least 6 arguments");
-    CandidatesData c;
-    c.length = integerArg(info, 2, "histLen", 0, e->config().maxLen);
-    c.user = static_cast<int32_t>(integerArg(info, 3, "user", -1, 2147483647.0));
-    const bool logits = booleanArg(info, 6, "logits");
-    c.histItem = copyInt32Prefix(info[0], "histItem", static_cast<size_t>(c.length));
-    c.histCat = copyInt32Prefix(info[1], "histCat", static_cast<size_t>(c.length));
-    c.items = copyInt32Array(info[4], "items");
-    c.cats = copyInt32Array(info[5], "cats");
-    return wrapCall(env, std::make_unique<ScoreJob>(e, std::move(c), logits), "dien.scoreCandidates");
+    if (info.Length() < 1 || !info[0].IsObject()) throw TypeMismatch("requests: expected an object of Int32Arrays");
+    Napi::Object in = info[0].As<Napi::Object>();
+    const bool logits = booleanArg(info, 1, "logits");
+    RequestsData r;
+    copyInt32Array(in.Get("histOffsets"), "histOffsets", r.histOff);
+    copyInt32Array(in.Get("histItem"), "histItem", r.histItem);
+    copyInt32Array(in.Get("histCat"), "histCat", r.histCat);
+    copyInt32Array(in.Get("candOffsets"), "candOffsets", r.candOff);
+    copyInt32Array(in.Get("items"), "items", r.items);
+    copyInt32Array(in.Get("cats"), "cats", r.cats);
+    const Napi::Value user = in.Get("user");
+    if (e->config().hasUser() && !user.IsUndefined()) copyInt32Array(user, "user", r.user);
+    // Offsets must be checked here too: view() derives the request count from them.
+    if (r.histOff.empty())
+      throw InputError("histOffsets: expected at least one element (offsets of R requests hold R + 1)");
+    if (r.candOff.size() != r.histOff.size())
+      throw InputError(cat("candOffsets: expected ", r.histOff.size(),
+                           " elements (one more than the requests, as histOffsets) but got ", r.candOff.size()));
+    return wrapCall(env, std::make_unique<ScoreJob>(e, std::move(r), logits), "dien.scoreRequests");
   });
 }
 
@@ -248,7 +247,7 @@ Napi::Value RunCall(const Napi::CallbackInfo& info) {
     bool ours = false;
     if (info.Length() < 1 || !info[0].IsExternal() ||
         napi_check_object_type_tag(env, info[0], &kPreparedCallTag, &ours) != napi_ok || !ours)
-      throw TypeMismatch("call: expected a call prepared by stagePredict or stageCandidates");
+      throw TypeMismatch("call: expected a call prepared by stagePredict or stageRequests");
     PreparedCall* call = info[0].As<Napi::External<PreparedCall>>().Data();
     if (!call->job) throw CodedError(ErrorCode::Internal, "this native call has already run");
     return AsyncJob::queue(env, std::move(call->job), call->name);

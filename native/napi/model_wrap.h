@@ -1,6 +1,6 @@
 // The JS handle of one engine (NativeModel) and of one prepared call.
 //
-// stagePredict / stageCandidates copy their inputs into engine-owned memory at once, on
+// stagePredict / stageRequests copy their inputs into engine-owned memory at once, on
 // the JS thread, and return a prepared call; runCall(call) queues the work and resolves
 // a new Float32Array (stageSave: a Buffer of the weight file). The TypeScript layer stages at call time and runs from
 // its per-model queue, so JS can change or detach its arrays the moment a call returns. A call holds its own share of
@@ -42,7 +42,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
  private:
   std::shared_ptr<Engine> engine() const;
   Napi::Value StagePredict(const Napi::CallbackInfo& info);
-  Napi::Value StageCandidates(const Napi::CallbackInfo& info);
+  Napi::Value StageRequests(const Napi::CallbackInfo& info);
   Napi::Value StageSave(const Napi::CallbackInfo& info);
   Napi::Value StageGradients(const Napi::CallbackInfo& info);
   Napi::Value CreateTrainer(const Napi::CallbackInfo& info);

@@ -94,14 +94,6 @@ std::vector<int32_t> copyInt32Array(const Napi::Value& v, const std::string& fie
   return out;
 }
 
-std::vector<int32_t> copyInt32Prefix(const Napi::Value& v, const std::string& field, size_t count) {
-  const ArrayMemory m = arrayMemory(v, napi_int32_array, "an Int32Array", field);
-  if (m.length < count) throw InputError(cat(field, ": expected at least ", count, " elements but got ", m.length));
-  std::vector<int32_t> out;
-  copyInto(m, count, out);
-  return out;
-}
-
 std::vector<float> copyFloat32Array(const Napi::Value& v, const std::string& field) {
   const ArrayMemory m = arrayMemory(v, napi_float32_array, "a Float32Array", field);
   std::vector<float> out;

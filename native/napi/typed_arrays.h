@@ -18,8 +18,6 @@ std::string describeJsValue(const Napi::Value& v);
 // capacity is reused) or a new vector.
 void copyInt32Array(const Napi::Value& v, const std::string& field, std::vector<int32_t>& into);
 std::vector<int32_t> copyInt32Array(const Napi::Value& v, const std::string& field);
-// The first `count` elements of v (RangeError if it holds fewer).
-std::vector<int32_t> copyInt32Prefix(const Napi::Value& v, const std::string& field, size_t count);
 // A copy of the Float32Array v.
 std::vector<float> copyFloat32Array(const Napi::Value& v, const std::string& field);
 // A copy of the Uint8Array (or Buffer) v.

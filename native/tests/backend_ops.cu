@@ -195,7 +195,6 @@ struct OpCase {
     cuda::CandidateInputs in;
     in.n = r.n;
     in.T = r.T;
-    in.recStride = 1;
     in.len = len.get();
     in.item = item.get();
     in.cat = cat.get();

@@ -82,20 +82,27 @@ TEST(cuda_shapes_match_cpu) {
       }
 }
 
-TEST(cuda_score_candidates_equals_cpu) {
+TEST(cuda_score_requests_equals_cpu) {
   requireDevice();
   for (const auto& [name, c] : variants()) {
     auto cpu = randomEngine(c, 5, 2, "cpu");
     auto gpu = randomEngine(c, 5, 2, "cuda");
     const OwnedBatch b = randomBatch(c, 300, 3);
     for (int L : {0, 1, c.maxLen}) {
-      const CandidatesView v = candidatesOf(b, L);
+      const OwnedRequests r = candidatesOf(b, L);
       std::vector<float> x(b.B), y(b.B, std::numeric_limits<float>::quiet_NaN());
-      cpu->scoreCandidates(v, x.data(), true);
-      gpu->scoreCandidates(v, y.data(), true);
+      cpu->scoreRequests(r.data.view(), x.data(), true);
+      gpu->scoreRequests(r.data.view(), y.data(), true);
       const double err = relativeError(y, x);
       CHECK_MSG(err <= 1e-5, cat(name, " L=", L, ": relative error ", err));
     }
+    // Many requests, ragged K (0 among them), mixed lengths.
+    const OwnedRequests r = requestsOf(b, {0, 1, 1, 40, 41, 140, 300});
+    std::vector<float> x(r.expanded.B), y(r.expanded.B, std::numeric_limits<float>::quiet_NaN());
+    cpu->scoreRequests(r.data.view(), x.data(), true);
+    gpu->scoreRequests(r.data.view(), y.data(), true);
+    const double err = relativeError(y, x);
+    CHECK_MSG(err <= 1e-5, cat(name, " requests: relative error ", err));
   }
 }
 

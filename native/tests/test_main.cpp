@@ -220,23 +220,57 @@ TEST(score_candidates_equals_predict_on_expanded_batch) {
   for (const auto& [name, c] : variants()) {
     auto e = randomEngine(c, 21);
     for (int L : {0, 1, 5, c.maxLen}) {
-      OwnedBatch b = randomBatch(c, 45, 17 + L);
-      for (int64_t i = 0; i < b.B; ++i) {
-        b.histLen[i] = L;
-        for (int t = 0; t < c.maxLen; ++t) {
-          b.histItem[i * c.maxLen + t] = b.histItem[t];
-          b.histCat[i * c.maxLen + t] = b.histCat[t];
-        }
-        if (!b.user.empty()) b.user[i] = b.user[0];
-      }
-      std::vector<float> expect(b.B), got(b.B, std::numeric_limits<float>::quiet_NaN());
-      e->predict(b.view(), expect.data(), false);
-      const CandidatesView v = candidatesOf(b, L);
-      e->scoreCandidates(v, got.data(), false);
+      const OwnedRequests r = candidatesOf(randomBatch(c, 45, 17 + L), L);
+      std::vector<float> expect(r.expanded.B), got(r.expanded.B, std::numeric_limits<float>::quiet_NaN());
+      e->predict(r.expanded.view(), expect.data(), false);
+      e->scoreRequests(r.data.view(), got.data(), false);
       const double err = relativeError(got, expect);
       CHECK_MSG(err <= 1e-6, cat(name, " L=", L, ": relative error ", err));
     }
   }
+}
+
+TEST(score_requests_equals_predict_on_the_expanded_batch) {
+  // Ragged K (0, 1, many; more than a tile), lengths 0, 1 and T, more requests than one
+  // wave of 2 threads x 32 holds.
+  for (const auto& [name, c] : variants()) {
+    auto e = randomEngine(c, 22, 2);
+    const OwnedBatch b = randomBatch(c, 400, 31);
+    const int sizes[] = {0, 1, 37, 5, 2, 0, 64, 9};
+    std::vector<int> first{0};
+    for (int q = 0; first.back() < 400; ++q) first.push_back(std::min(400, first.back() + sizes[q % 8]));
+    const OwnedRequests r = requestsOf(b, first);
+    std::vector<float> expect(r.expanded.B), got(r.expanded.B, std::numeric_limits<float>::quiet_NaN());
+    e->predict(r.expanded.view(), expect.data(), false);
+    e->scoreRequests(r.data.view(), got.data(), false);
+    const double err = relativeError(got, expect);
+    CHECK_MSG(err <= 1e-6, cat(name, ": ", r.data.histOff.size() - 1, " requests, relative error ", err));
+  }
+}
+
+TEST(score_requests_validates_offsets_and_ids) {
+  const Config c = smallConfig(ModelKind::Dien);
+  auto e = randomEngine(c, 23);
+  OwnedRequests good = requestsOf(randomBatch(c, 10, 5), {0, 3, 10});
+  std::vector<float> out(10);
+  auto bad = [&](auto edit, const char* message) {
+    RequestsData r = good.data;
+    edit(r);
+    expectThrow<InputError>([&] { e->scoreRequests(r.view(), out.data(), false); }, message);
+  };
+  bad([](RequestsData& r) { r.candOff[1] = 11; }, "candOffsets[2]: 10 is below candOffsets[1] = 11");
+  bad([](RequestsData& r) { r.candOff.back() = 9; }, "candOffsets[2]: 9 but the arrays hold 10 elements");
+  bad([](RequestsData& r) { r.histOff[0] = 1; }, "histOffsets[0]: expected 0 but got 1");
+  bad(
+      [&](RequestsData& r) {
+        r.histItem.resize(r.histItem.size() + c.maxLen, 0);
+        r.histCat.resize(r.histItem.size(), 0);
+        r.histOff.back() += c.maxLen;
+      },
+      "history entries exceed the limit");
+  bad([](RequestsData& r) { r.items[4] = -1; }, "items[1, 1]: id -1 is outside");
+  bad([](RequestsData& r) { r.cats.pop_back(); }, "cats: expected 10 elements but got 9");
+  bad([](RequestsData& r) { r.user.clear(); }, "user ids are required");
 }
 
 TEST(thread_count_does_not_change_results) {
@@ -265,8 +299,8 @@ TEST(non_finite_results_are_an_error_not_nan) {
   std::vector<float> got(b.B);
   for (bool logits : {false, true})
     expectThrow<NonFiniteError>([&] { e->predict(b.view(), got.data(), logits); }, "sample ");
-  const CandidatesView v = candidatesOf(b, 3);
-  expectThrow<NonFiniteError>([&] { e->scoreCandidates(v, got.data(), false); }, "candidate ");
+  const OwnedRequests r = candidatesOf(b, 3);
+  expectThrow<NonFiniteError>([&] { e->scoreRequests(r.data.view(), got.data(), false); }, "candidate ");
 }
 
 TEST(scratch_memory_is_bounded_before_it_is_allocated) {

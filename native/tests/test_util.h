@@ -56,21 +56,48 @@ inline OwnedBatch randomBatch(const Config& c, int64_t B, uint64_t seed, int min
   return b;
 }
 
-// The history of sample 0 of b (its first L steps) against every target of b.
-inline CandidatesView candidatesOf(const OwnedBatch& b, int L) {
-  CandidatesView v;
-  v.length = L;
-  v.histItem = b.histItem.data();
-  v.nHistItem = static_cast<size_t>(b.T);
-  v.histCat = b.histCat.data();
-  v.nHistCat = static_cast<size_t>(b.T);
-  v.user = b.user.empty() ? -1 : b.user[0];
-  v.count = b.B;
-  v.items = b.targetItem.data();
-  v.nItems = static_cast<size_t>(b.B);
-  v.cats = b.targetCat.data();
-  v.nCats = static_cast<size_t>(b.B);
-  return v;
+// Requests over the samples of b: request r is sample r's history (its histLen steps)
+// against the targets of samples [first[r], first[r + 1]) (first holds R + 1 entries).
+// expanded() is the batch predict() must score identically, one sample per candidate.
+struct OwnedRequests {
+  RequestsData data;
+  OwnedBatch expanded;
+};
+
+inline OwnedRequests requestsOf(const OwnedBatch& b, const std::vector<int>& first) {
+  OwnedRequests o;
+  RequestsData& r = o.data;
+  OwnedBatch& e = o.expanded;
+  e.T = b.T;
+  r.histOff.push_back(0);
+  r.candOff.push_back(0);
+  for (size_t q = 0; q + 1 < first.size(); ++q) {
+    const size_t row = q * static_cast<size_t>(b.T);
+    const int L = b.histLen[q];
+    r.histItem.insert(r.histItem.end(), b.histItem.begin() + row, b.histItem.begin() + row + L);
+    r.histCat.insert(r.histCat.end(), b.histCat.begin() + row, b.histCat.begin() + row + L);
+    r.histOff.push_back(static_cast<int32_t>(r.histItem.size()));
+    if (!b.user.empty()) r.user.push_back(b.user[q]);
+    for (int k = first[q]; k < first[q + 1]; ++k) {
+      r.items.push_back(b.targetItem[k]);
+      r.cats.push_back(b.targetCat[k]);
+      e.targetItem.push_back(b.targetItem[k]);
+      e.targetCat.push_back(b.targetCat[k]);
+      e.histLen.push_back(L);
+      e.histItem.insert(e.histItem.end(), b.histItem.begin() + row, b.histItem.begin() + row + b.T);
+      e.histCat.insert(e.histCat.end(), b.histCat.begin() + row, b.histCat.begin() + row + b.T);
+      if (!b.user.empty()) e.user.push_back(b.user[q]);
+    }
+    r.candOff.push_back(static_cast<int32_t>(r.items.size()));
+  }
+  e.B = static_cast<int64_t>(e.targetItem.size());
+  return o;
+}
+
+// The history of sample 0 of b, cut to its first L steps, against every target of b.
+inline OwnedRequests candidatesOf(OwnedBatch b, int L) {
+  b.histLen[0] = L;
+  return requestsOf(b, {0, static_cast<int>(b.B)});
 }
 
 // ||out - ref||_2 / ||ref||_2 (docs/model.md §14).
