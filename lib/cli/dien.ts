@@ -3,6 +3,7 @@
  * The `dien` command: train a zoo model on a click log and evaluate it, in one command.
  *   dien train --model dien --train data/train --test data/test [--format dien|din|movielens] ...
  *   dien eval --weights model.safetensors --test data/test [--format dien|din] [--json]
+ *   dien serve --weights model.safetensors [--port 8080] [--host 127.0.0.1]
  */
 import { Command, InvalidArgumentError, Option } from "commander";
 import { Presets, SingleBar } from "cli-progress";
@@ -13,6 +14,7 @@ import { Trainer } from "../trainer";
 import { newReport } from "../data/formats";
 import { type Format, type PreparedData, type TestMetrics, evaluate, paperConfig, prepareData, streamDataset, trainLoop } from "./pipeline";
 import { runExperiment } from "./experiment";
+import { serveCommand } from "./serve";
 
 function integer(min: number) {
   return (v: string): number => {
@@ -131,6 +133,28 @@ program
     for (const m of models) if (!(MODEL_NAMES as readonly string[]).includes(m)) throw new InvalidArgumentError(`--models: unknown model "${m}" (one of ${MODEL_NAMES.join(", ")})`);
     const command = `npx dien experiment --data <ml-latest-small> --seeds ${o.seeds} --models ${models.join(",")} --epochs ${o.epochs} --batch ${o.batch} --lr ${o.lr}`;
     await runExperiment({ data: o.data, models: models as ModelName[], seeds: o.seeds, epochs: o.epochs, batch: o.batch, lr: o.lr, threads: o.threads, maxLen: o.maxLen, out: o.out, command });
+  });
+
+program
+  .command("serve")
+  .description("serve POST /v1/score, /healthz, /readyz and /metrics over HTTP (SIGHUP reloads the weights, SIGTERM drains)")
+  .requiredOption("--weights <file>", "weight file to serve")
+  .option("--port <n>", "TCP port (0: any free port)", integer(0), 8080)
+  .option("--host <address>", "address to bind (default: loopback only)", "127.0.0.1")
+  .option("--threads <n>", "engine threads (0: one per hardware thread)", integer(0), 0)
+  .addOption(new Option("--device <device>", "engine device").choices(["auto", "cpu", "cuda"]).default("auto"))
+  .option("--max-batch <n>", "most requests merged into one native call", integer(1), 64)
+  .option("--max-batch-candidates <n>", "most candidates in one native call (a batch's time is its members' latency)", integer(1), 2048)
+  .option("--max-delay-ms <n>", "how long a request may wait for others while the model is idle", integer(0), 1)
+  .option("--max-queue <n>", "requests that may wait; past it, 503 with Retry-After", integer(1), 1024)
+  .option("--max-candidates <n>", "candidates per request", integer(1), 1000)
+  .option("--max-history <n>", "history entries per request (the most recent maxLen are used)", integer(1), 1000)
+  .option("--max-body-bytes <n>", "request body limit (413 past it)", integer(1024), 1 << 20)
+  .option("--log", "log every request (fastify's logger, JSON on stdout)", false)
+  .addHelpText("after", "\nPOST /admin/reload is enabled when DIEN_ADMIN_TOKEN holds a token of 16+ characters (Authorization: Bearer <token>).")
+  .action(async (o) => {
+    const token = process.env.DIEN_ADMIN_TOKEN;
+    await serveCommand({ ...o, ...(token ? { adminToken: token } : {}) });
   });
 
 program.parseAsync(process.argv).catch((err: unknown) => {

@@ -14,7 +14,11 @@ import { expectAbortSignal, expectBoolean, expectInteger, expectOptions, invalid
 export interface ScorerOptions {
   /** Most requests merged into one native call (default 64). */
   maxBatch?: number;
-  /** Most candidates in one native call (default 16384); a larger single request runs alone. */
+  /**
+   * Most candidates in one native call (default 2048, about 15 ms of work for the paper's
+   * model on two cores: a batch's time is every member's latency); a larger single
+   * request runs alone.
+   */
   maxBatchCandidates?: number;
   /** How long the first request of a batch waits for others while the model is idle, in ms (default 1; 0: the same tick only). */
   maxDelayMs?: number;
@@ -48,10 +52,11 @@ interface Entry {
   start: number;
   resolve(v: Float32Array): void;
   reject(e: unknown): void;
-  signal: AbortSignal | undefined;
-  onAbort: (() => void) | undefined;
   settled: boolean;
 }
+
+/** See Scorer[SCORE_OWNED]. */
+export const SCORE_OWNED = Symbol("dien.scoreOwned");
 
 const SCORER_OPTIONS = ["maxBatch", "maxBatchCandidates", "maxDelayMs", "maxQueue", "logits", "onBatch"] as const;
 const LATENCY_WINDOW = 4096;
@@ -82,7 +87,7 @@ export class Scorer {
     const o = opts === undefined ? {} : expectOptions("options", opts, SCORER_OPTIONS);
     this.#model = model;
     this.#maxBatch = o.maxBatch === undefined ? 64 : expectInteger("options.maxBatch", o.maxBatch, 1, 1 << 20);
-    this.#maxCandidates = o.maxBatchCandidates === undefined ? 16384 : expectInteger("options.maxBatchCandidates", o.maxBatchCandidates, 1);
+    this.#maxCandidates = o.maxBatchCandidates === undefined ? 2048 : expectInteger("options.maxBatchCandidates", o.maxBatchCandidates, 1);
     this.#maxDelayMs = o.maxDelayMs === undefined ? 1 : expectInteger("options.maxDelayMs", o.maxDelayMs, 0, 60_000);
     this.#maxQueue = o.maxQueue === undefined ? 1024 : expectInteger("options.maxQueue", o.maxQueue, 0);
     this.#logits = o.logits === undefined ? false : expectBoolean("options.logits", o.logits);
@@ -109,38 +114,62 @@ export class Scorer {
    * signal aborts first (a queued request is then never computed).
    */
   score(request: ScoreRequest, opts?: { signal?: AbortSignal }): Promise<Float32Array> {
+    let signal: AbortSignal | undefined;
     try {
-      if (this.#closed) throw dienError("DIEN_DISPOSED", "the scorer is closed");
       const o = opts === undefined ? {} : expectOptions("options", opts, ["signal"]);
-      const signal = o.signal === undefined ? undefined : expectAbortSignal("options.signal", o.signal);
-      if (this.#model.disposed) throw dienError("DIEN_DISPOSED", "the model has been disposed");
-      const checked = checkRequest(this.#model.config, request, "request", true);
+      signal = o.signal === undefined ? undefined : expectAbortSignal("options.signal", o.signal);
       if (signal?.aborted) {
         this.#counts.aborted++;
         throw abortError(signal);
       }
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const { result, cancel } = this.#submit(request, true);
+    if (signal) {
+      const s = signal;
+      const onAbort = () => cancel(abortError(s));
+      s.addEventListener("abort", onAbort, { once: true });
+      void result.then(
+        () => s.removeEventListener("abort", onAbort),
+        () => s.removeEventListener("abort", onAbort),
+      );
+    }
+    return result;
+  }
+
+  /**
+   * score() for a request its caller built and will not touch again (the HTTP route):
+   * checked, not copied; cancel() drops it if still queued and rejects with err.
+   */
+  [SCORE_OWNED](request: ScoreRequest): { result: Promise<Float32Array>; cancel(err: Error): void } {
+    return this.#submit(request, false);
+  }
+
+  #submit(request: ScoreRequest, copy: boolean): { result: Promise<Float32Array>; cancel(err: Error): void } {
+    let entry: Entry | undefined;
+    const result = new Promise<Float32Array>((resolve, reject) => {
+      if (this.#closed) throw dienError("DIEN_DISPOSED", "the scorer is closed");
+      if (this.#model.disposed) throw dienError("DIEN_DISPOSED", "the model has been disposed");
+      const checked = checkRequest(this.#model.config, request, "request", copy);
       if (this.#queue.size >= this.#maxQueue) {
         this.#counts.overloaded++;
         throw dienError("DIEN_OVERLOADED", `the scorer's queue is full (${this.#maxQueue} requests wait); retry later`);
       }
-      return new Promise<Float32Array>((resolve, reject) => {
-        const entry: Entry = { request: checked, start: performance.now(), resolve, reject, signal, onAbort: undefined, settled: false };
-        if (signal) {
-          entry.onAbort = () => {
-            if (this.#queue.delete(entry)) this.#queuedCandidates -= entry.request.items.length;
-            this.#counts.aborted++;
-            this.#settle(entry, abortError(signal));
-            this.#checkDrained();
-          };
-          signal.addEventListener("abort", entry.onAbort, { once: true });
-        }
-        this.#queue.add(entry);
-        this.#queuedCandidates += checked.items.length;
-        this.#schedule();
-      });
-    } catch (err) {
-      return Promise.reject(err);
-    }
+      entry = { request: checked, start: performance.now(), resolve, reject, settled: false };
+      this.#queue.add(entry);
+      this.#queuedCandidates += checked.items.length;
+      this.#schedule();
+    });
+    const cancel = (err: Error) => {
+      const e = entry;
+      if (!e || e.settled) return;
+      if (this.#queue.delete(e)) this.#queuedCandidates -= e.request.items.length;
+      this.#counts.aborted++;
+      this.#settle(e, err);
+      this.#checkDrained();
+    };
+    return { result, cancel };
   }
 
   stats(): ScorerStats {
@@ -246,7 +275,6 @@ export class Scorer {
   #settle(e: Entry, err: unknown, value?: Float32Array): void {
     if (e.settled) return;
     e.settled = true;
-    if (e.signal && e.onAbort) e.signal.removeEventListener("abort", e.onAbort);
     if (err === undefined) e.resolve(value!);
     else e.reject(err);
   }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <thread>
 
 #include "../common/errors.h"
 #include "attention.h"
@@ -13,6 +14,11 @@
 namespace dien {
 
 namespace {
+// Record tiles per thread in scoreRequests: more than one, so that a thread the OS
+// preempts (the JS thread of a server shares the cores) does not hold up the others.
+constexpr int kRecordTilesPerThread = 4;
+constexpr int kMinRecordTile = 8;
+
 // Scratch memory is sized from the config (maxLen, widths), which no tensor bounds: a
 // small file may declare a maxLen that would need terabytes. Checked before allocating.
 constexpr double kMaxWorkspaceBytes = 8.0 * (1ull << 30);
@@ -153,11 +159,14 @@ void CpuBackend::predict(const BatchView& b, float* logits) {
 }
 
 // Requests run in waves of at most threads x kTile, longest history first. A wave's
-// records are split into one tile per thread and go through the record stage once
-// (extractor GRU, evolution input projections, the key half of the scorer: everything
-// that does not depend on the candidate). Then the wave's candidates, listed record by
-// record (so each tile of them is sorted by length, as runGru needs), are cut into tiles
-// of kTile that run in parallel against their record tile.
+// records are cut into several tiles per thread, each going through the record stage
+// once (extractor GRU, evolution input projections, the key half of the scorer:
+// everything that does not depend on the candidate). The wave's candidates, listed
+// record by record (so each tile of them is sorted by length, as runGru needs), are
+// cut into tiles of kTile that read their record tile. Record tiles and candidate
+// tiles run as one parallel loop: a candidate tile starts as soon as its record tile is
+// done, not when all are, so a thread the OS preempts (a server's JS thread shares the
+// cores) holds up nobody for long.
 void CpuBackend::scoreRequests(const RequestsView& r, float* logits) {
   std::lock_guard<std::mutex> lock(mutex_);
   requests_.clear();
@@ -172,28 +181,19 @@ void CpuBackend::scoreRequests(const RequestsView& r, float* logits) {
   order_.resize(static_cast<size_t>(m));
   longestFirst(lengths_.data(), static_cast<size_t>(m), cfg_.maxLen, order_.data(), lengthCounts_);
   const int workers = pool_.size();
-  while (static_cast<int>(recWs_.size()) < workers) recWs_.push_back(std::make_unique<Workspace>(cfg_, pw_));
+  const int split = workers * kRecordTilesPerThread;
+  while (static_cast<int>(recWs_.size()) < split) recWs_.push_back(std::make_unique<Workspace>(cfg_, pw_));
+  if (!recordDone_) recordDone_ = std::make_unique<std::atomic<bool>[]>(static_cast<size_t>(split));
   auto request = [&](int pos) { return requests_[order_[pos]]; };
   for (int start = 0; start < m; start += workers * kTile) {
     const int count = std::min(m - start, workers * kTile);
-    const int per = (count + workers - 1) / workers;  // records per tile, at most kTile
+    // Records per tile: at most kTile, and enough for the recurrence's small GEMMs to pay.
+    const int per = std::min(count, std::max(kMinRecordTile, (count + split - 1) / split));
     const int tiles = (count + per - 1) / per;
     auto tileRecords = [&](int tile) { return std::min(per, count - tile * per); };
-    pool_.run(tiles, [&](int tile, int) {
-      const int n = tileRecords(tile);
-      const int32_t* items[kTile];
-      const int32_t* cats[kTile];
-      int len[kTile];
-      for (int j = 0; j < n; ++j) {
-        const int32_t q = request(start + tile * per + j);
-        items[j] = r.histItem + r.histOff[q];
-        cats[j] = r.histCat + r.histOff[q];
-        len[j] = r.historyLength(q);
-      }
-      recordStage(*recWs_[tile], n, items, cats, len);
-    });
     jobs_.clear();
     for (int tile = 0; tile < tiles; ++tile) {
+      recordDone_[tile].store(false, std::memory_order_relaxed);
       int filled = kTile;  // candidates in the last job of this tile
       for (int j = 0; j < tileRecords(tile); ++j) {
         const int32_t q = request(start + tile * per + j);
@@ -206,8 +206,32 @@ void CpuBackend::scoreRequests(const RequestsView& r, float* logits) {
         }
       }
     }
-    pool_.run(static_cast<int>(jobs_.size()), [&](int job, int worker) {
-      const CandidateJob& cj = jobs_[job];
+    // Tasks [0, tiles) are record tiles, the rest candidate tiles. Tasks are taken in
+    // order, so a record tile is always taken (and being computed) before any candidate
+    // tile waits for it.
+    pool_.run(tiles + static_cast<int>(jobs_.size()), [&](int task, int worker) {
+      if (task < tiles) {
+        // Set even if the stage throws: the pool then reports the error, and no
+        // candidate tile may wait forever.
+        struct Done {
+          std::atomic<bool>& flag;
+          ~Done() { flag.store(true, std::memory_order_release); }
+        } done{recordDone_[task]};
+        const int n = tileRecords(task);
+        const int32_t* items[kTile];
+        const int32_t* cats[kTile];
+        int len[kTile];
+        for (int j = 0; j < n; ++j) {
+          const int32_t q = request(start + task * per + j);
+          items[j] = r.histItem + r.histOff[q];
+          cats[j] = r.histCat + r.histOff[q];
+          len[j] = r.historyLength(q);
+        }
+        recordStage(*recWs_[task], n, items, cats, len);
+        return;
+      }
+      const CandidateJob& cj = jobs_[task - tiles];
+      while (!recordDone_[cj.tile].load(std::memory_order_acquire)) std::this_thread::yield();
       const int base = start + cj.tile * per, records = tileRecords(cj.tile);
       Candidate cands[kTile];
       int n = 0;

@@ -8,6 +8,7 @@
 // per model, so that waiting never occupies a libuv thread).
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -59,6 +60,7 @@ class CpuBackend final : public Backend {
     int tile, rec, first;  // record tile; its first record and candidate offset in that record
   };
   std::vector<CandidateJob> jobs_;
+  std::unique_ptr<std::atomic<bool>[]> recordDone_;  // per record tile of the current wave
   std::vector<int32_t> order_, requests_, lengths_;
   std::vector<size_t> lengthCounts_;
   std::mutex mutex_;

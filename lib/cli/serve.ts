@@ -1,0 +1,102 @@
+/**
+ * `dien serve`: the scoring service (lib/serving/http.ts) on its own fastify server.
+ * SIGTERM / SIGINT drain: the server stops accepting, requests in flight finish, the
+ * scorer empties, then the process exits 0. SIGHUP reloads the weight file; a file that
+ * does not load is rejected and the old model keeps serving.
+ */
+import Fastify, { type FastifyInstance } from "fastify";
+
+import type { Device } from "../model";
+import { type DienPluginOptions, type DienServing, dienPlugin } from "../serving/http";
+
+export interface ServeOptions {
+  weights: string;
+  port: number;
+  host: string;
+  threads: number;
+  device: Device;
+  maxBatch: number;
+  maxBatchCandidates: number;
+  maxDelayMs: number;
+  maxQueue: number;
+  maxCandidates: number;
+  maxHistory: number;
+  maxBodyBytes: number;
+  /** Enables POST /admin/reload (from DIEN_ADMIN_TOKEN in the CLI: not visible in `ps`). */
+  adminToken?: string;
+  log: boolean;
+}
+
+export interface RunningServer {
+  app: FastifyInstance;
+  url: string;
+  serving: DienServing;
+  /** Drains and stops: no new connections, requests in flight answered (each with Connection: close), the scorer emptied. */
+  stop(): Promise<void>;
+}
+
+export async function startServer(o: ServeOptions, onReload?: DienPluginOptions["onReload"]): Promise<RunningServer> {
+  // A body past the route's limit is refused (413) before it is read whole.
+  // Plain JSON.parse: the body schema refuses every unknown key at every level, so the
+  // prototype-poisoning scan of the default parser would only cost time.
+  const app = Fastify({ logger: o.log, bodyLimit: o.maxBodyBytes, return503OnClosing: true, onProtoPoisoning: "ignore", onConstructorPoisoning: "ignore" });
+  let serving: DienServing | undefined;
+  await app.register(async (scope) => {
+    await dienPlugin(scope, {
+      weights: o.weights,
+      engine: { threads: o.threads, device: o.device },
+      scorer: { maxBatch: o.maxBatch, maxBatchCandidates: o.maxBatchCandidates, maxDelayMs: o.maxDelayMs, maxQueue: o.maxQueue },
+      limits: { maxCandidates: o.maxCandidates, maxHistory: o.maxHistory, maxBodyBytes: o.maxBodyBytes },
+      ...(o.adminToken === undefined ? {} : { adminToken: o.adminToken }),
+      ...(onReload ? { onReload } : {}),
+    });
+    serving = (scope as unknown as { dien: DienServing }).dien;
+  });
+  // While draining, every answer closes its connection: the server's close() waits for
+  // open connections, and a keep-alive one would otherwise hold it for its timeout.
+  let draining = false;
+  app.addHook("onSend", async (_req, reply, payload) => {
+    if (draining) void reply.header("connection", "close");
+    return payload;
+  });
+  const url = await app.listen({ port: o.port, host: o.host });
+  const stop = async () => {
+    draining = true;
+    await app.close();
+  };
+  return { app, url, serving: serving!, stop };
+}
+
+/** The CLI's lifecycle around startServer: signals, messages on stderr, the exit code. */
+export async function serveCommand(o: ServeOptions): Promise<void> {
+  const say = (line: string) => process.stderr.write(`dien serve: ${line}\n`);
+  const onReload: DienPluginOptions["onReload"] = (r) =>
+    say(r.error ? `reload rejected, the previous model keeps serving: ${r.error.message}` : `reloaded ${o.weights} (version ${r.version})`);
+  const server = await startServer(o, onReload);
+  const s = server.serving.service.current!;
+  const info = s.model.info();
+  // stdout carries one line for scripts and tests: where to connect.
+  console.log(`dien serve: listening on ${server.url} (${s.model.config.model}, version ${s.version}, ${info.backend}, ${info.threads} threads)`);
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    say(`${signal}: draining requests in flight`);
+    server.stop().then(
+      () => {
+        say("stopped");
+        process.exitCode = 0;
+      },
+      (err: unknown) => {
+        say(`error while stopping: ${String(err)}`);
+        process.exitCode = 1;
+      },
+    );
+  };
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
+  process.on("SIGHUP", () => {
+    say(`SIGHUP: reloading ${o.weights}`);
+    server.serving.reload().catch(() => undefined); // onReload reports the outcome
+  });
+}
