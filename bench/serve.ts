@@ -221,8 +221,11 @@ async function main(): Promise<void> {
         inproc.push(await inProcess(weights, requests, seconds, connections, K, maxBatch, maxBatchCandidates));
       }
       const best = median(maxHttp.map((l) => l.requestsPerSecond));
-      const at80 = await paced(server.url, bodies, seconds, K, 0.8 * best);
+      const paced80: Load[] = [];
+      for (let r = 0; r < runs; r++) paced80.push(await paced(server.url, bodies, seconds, K, 0.8 * best));
       const pick = (ls: Load[]) => ls.find((l) => l.requestsPerSecond === median(ls.map((x) => x.requestsPerSecond)))!;
+      // The run with the median p99: tails are what this row is about.
+      const at80 = paced80.find((l) => l.p99 === median(paced80.map((x) => x.p99)))!;
       const rows: [string, Load][] = [
         ["in-process scorer.score()", pick(inproc)],
         ["HTTP, maximum rate", pick(maxHttp)],
@@ -236,12 +239,12 @@ async function main(): Promise<void> {
       ];
       const summary = [
         `HTTP / in-process candidate throughput: ${(ratio * 100).toFixed(0)} % (target >= 80 %)`,
-        `p99 at 80 % of the maximum rate: ${at80.p99.toFixed(1)} ms (target <= 50 ms)`,
+        `p99 at 80 % of the maximum rate: ${at80.p99.toFixed(1)} ms, the median of ${runs} runs (${paced80.map((l) => l.p99.toFixed(1)).join(", ")}) (target <= 50 ms)`,
       ];
       console.log([...lines, "", ...summary].join("\n"));
       mkdirSync(RESULTS, { recursive: true });
       const date = new Date().toISOString().slice(0, 10);
-      writeFileSync(path.join(RESULTS, "serving.json"), JSON.stringify({ date, cpu, cores: os.cpus().length, K, seconds, runs, connections, inProcess: inproc, http: maxHttp, at80, ratio }, null, 2) + "\n");
+      writeFileSync(path.join(RESULTS, "serving.json"), JSON.stringify({ date, cpu, cores: os.cpus().length, K, seconds, runs, connections, inProcess: inproc, http: maxHttp, at80: paced80, ratio }, null, 2) + "\n");
       writeFileSync(path.join(RESULTS, "serving.md"), [`Serving benchmark, ${date}, ${os.cpus().length} cores (${cpu}); medians of ${runs} runs of ${seconds} s.`, "", ...lines, "", ...summary, ""].join("\n"));
     } finally {
       server.child.kill("SIGTERM");

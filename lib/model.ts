@@ -273,7 +273,7 @@ export class DienModel implements Disposable {
     const o = opts === undefined ? {} : expectOptions("options", opts, REQUEST_OPTIONS);
     const logits = o.logits === undefined ? false : expectBoolean("options.logits", o.logits);
     const signal = o.signal === undefined ? undefined : expectAbortSignal("options.signal", o.signal);
-    const checked = requests.map((r, i) => checkRequest(this.#config, r, `requests[${i}]`));
+    const checked = Array.from({ length: requests.length }, (_, i) => checkRequest(this.#config, requests[i]!, `requests[${i}]`)); // holes too
     return splitResults(await this[SCORE_CHECKED](checked, logits, signal), checked);
   }
 

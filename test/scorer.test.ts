@@ -1,8 +1,12 @@
 // createScorer: concurrent callers merged into few native calls, each getting exactly
 // its own results; a bounded queue, cancellation, draining, statistics.
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { DienError, DienModel, OverloadedError, createScorer, randomRequests } from "../lib";
+import { ModelService } from "../lib/serving";
 
 let model: DienModel;
 
@@ -20,6 +24,8 @@ describe("createScorer", () => {
     const scorer = createScorer(model, { maxBatch: 64, maxDelayMs: 1, maxQueue: 1000, onBatch: (b) => (computed += b.requests) });
     const concurrent = await Promise.all(requests.map((r) => scorer.score(r)));
     expect(concurrent).toEqual(sequential);
+    // Each caller owns its array: no view into a batch that holds other callers' results.
+    for (const r of concurrent) expect(r.buffer.byteLength).toBe(r.byteLength);
     const stats = scorer.stats();
     expect(stats.completed).toBe(1000);
     expect(computed).toBe(1000);
@@ -97,7 +103,9 @@ describe("createScorer", () => {
     expect(a.status).toBe("fulfilled");
     expect((b as PromiseRejectedResult).reason).toEqual(new RangeError("request.candidates.items[1]: id 9999 is outside [0, 500)"));
     await expect(scorer.score({ history: good!.history } as never)).rejects.toThrow(new TypeError("request.candidates: expected an object but got undefined"));
+    expect(scorer.stats().invalid).toBe(2);
     expect(() => createScorer(model, { maxBatch: 0 })).toThrow(new RangeError("options.maxBatch: expected an integer in [1, 1048576] but got 0"));
+    expect(() => createScorer(model, { maxQueue: 0 })).toThrow(RangeError);
     expect(() => createScorer(model, { maxbatch: 3 } as never)).toThrow(/unknown option "maxbatch" \(did you mean "maxBatch"\?\)/);
     expect(() => createScorer({} as never)).toThrow(TypeError);
     await scorer.close();
@@ -110,6 +118,29 @@ describe("createScorer", () => {
     );
     await expect(model.scoreRequests([{ ...r!, history: { ...r!.history, user: 30 } }])).rejects.toThrow(new RangeError("requests[0].history.user: id 30 is outside [0, 30)"));
     await expect(model.scoreRequests({} as never)).rejects.toThrow(TypeError);
+    // eslint-disable-next-line no-sparse-arrays
+    await expect(model.scoreRequests([, r!] as never)).rejects.toThrow(new TypeError("requests[0]: expected an object but got undefined"));
     expect(await model.scoreRequests([])).toEqual([]);
+  });
+
+  it("a service disposes the models it loaded, never the one it was given", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "dien-service-"));
+    const file = path.join(dir, "m.safetensors");
+    await model.save(file);
+    const service = ModelService.fromModel(model);
+    let batches = 0;
+    service.onBatch(() => batches++);
+    const [r] = randomRequests(model.config, 1, 29, { maxCandidates: 3 });
+    await service.current!.scorer.score(r!);
+    const loaded = await service.reload(file);
+    expect(loaded.model).not.toBe(model);
+    expect(loaded.version).toMatch(/^[0-9a-f]{12}$/);
+    await service.current!.scorer.score(r!);
+    expect(batches).toBe(2);
+    await service.close();
+    expect(service.current).toBeUndefined();
+    expect(loaded.model.disposed).toBe(true);
+    expect(model.disposed).toBe(false);
+    await expect(service.reload(file)).rejects.toMatchObject({ code: "DIEN_DISPOSED" });
   });
 });

@@ -3,6 +3,7 @@
 // draining on SIGTERM, reloading on SIGHUP and /admin/reload with good and corrupt files.
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import * as net from "node:net";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import Fastify from "fastify";
@@ -225,10 +226,53 @@ describe("dien serve", () => {
     }
   });
 
-  it("binds to 127.0.0.1 unless told otherwise", async () => {
-    const s = await serve(["--weights", weights]);
+  it("a request that never completes cannot hold up a drain past its deadline; a second signal stops at once", async () => {
+    const s = await serve(["--weights", weights, "--drain-timeout-ms", "500"]);
+    const { port } = new URL(s.url);
+    const slow = net.connect(Number(port), "127.0.0.1");
+    await new Promise((resolve) => slow.on("connect", resolve));
+    slow.write("POST /v1/score HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{");
+    slow.on("error", () => undefined);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const t0 = Date.now();
+    s.child.kill("SIGTERM");
+    expect(await s.exit).toBe(1);
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    expect(s.stderr()).toContain("stopped after closing connections still open at the drain deadline");
+    slow.destroy();
+
+    const again = await serve(["--weights", weights]);
+    const stuck = net.connect(Number(new URL(again.url).port), "127.0.0.1");
+    await new Promise((resolve) => stuck.on("connect", resolve));
+    stuck.write("POST /v1/score HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{");
+    stuck.on("error", () => undefined);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    again.child.kill("SIGTERM");
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    again.child.kill("SIGTERM");
+    expect(await again.exit).toBe(1);
+    expect(again.stderr()).toContain("SIGTERM again: stopping now");
+    stuck.destroy();
+  });
+
+  it("binds to 127.0.0.1 unless told otherwise; a client that disconnects costs nothing", async () => {
+    const s = await serve(["--weights", weights, "--max-batch", "1", "--max-candidates", "5000"]);
     try {
       expect(new URL(s.url).hostname).toBe("127.0.0.1");
+      const heavy = JSON.stringify({ ...request, candidates: Array.from({ length: 5000 }, (_, i) => ({ item: i % 50, cat: i % 8 })) });
+      const busy = Array.from({ length: 10 }, () => post(s.url, heavy));
+      const { port } = new URL(s.url);
+      for (let i = 0; i < 5; i++) {
+        const socket = net.connect(Number(port), "127.0.0.1");
+        await new Promise((resolve) => socket.on("connect", resolve));
+        socket.write(`POST /v1/score HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(heavy)}\r\n\r\n${heavy}`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        socket.destroy();
+      }
+      expect((await Promise.all(busy)).map((r) => r.status)).toEqual(Array(10).fill(200));
+      const metrics = await (await fetch(`${s.url}/metrics`)).text();
+      expect(Number(/dien_client_disconnects_total (\d+)/.exec(metrics)?.[1])).toBeGreaterThan(0);
+      expect((await post(s.url, request)).status).toBe(200);
     } finally {
       s.child.kill("SIGTERM");
       await s.exit;
@@ -250,6 +294,16 @@ describe("dienPlugin in an existing fastify app", () => {
     const bad = await app.inject({ method: "POST", url: "/dien/v1/score", payload: { history: request.history } });
     expect(bad.statusCode).toBe(400);
     await app.close();
+    // A model without a user field refuses a user id rather than ignoring it.
+    using din = await DienModel.create({ model: "din", itemVocab: 50, catVocab: 8, dItem: 8, dCat: 4, maxLen: 20 }, { seed: 1 });
+    const other = Fastify();
+    await other.register(dienPlugin, { model: din, processMetrics: false });
+    const withUser = await other.inject({ method: "POST", url: "/v1/score", payload: request });
+    expect(withUser.statusCode).toBe(400);
+    expect(withUser.json().message).toBe("body.user: this model has no user field; leave user out");
+    const { user: _user, ...noUser } = request;
+    expect((await other.inject({ method: "POST", url: "/v1/score", payload: noUser })).statusCode).toBe(200);
+    await other.close();
     expect(model.disposed).toBe(false); // the app's model: not the plugin's to dispose
     const [one] = randomRequests(model.config, 1, 3, { maxCandidates: 2 });
     expect(await model.scoreCandidates(one!.history, one!.candidates)).toHaveLength(one!.candidates.items.length);

@@ -150,6 +150,7 @@ program
   .option("--max-candidates <n>", "candidates per request", integer(1), 1000)
   .option("--max-history <n>", "history entries per request (the most recent maxLen are used)", integer(1), 1000)
   .option("--max-body-bytes <n>", "request body limit (413 past it)", integer(1024), 1 << 20)
+  .option("--drain-timeout-ms <n>", "how long SIGTERM waits for requests in flight", integer(0), 30_000)
   .option("--log", "log every request (fastify's logger, JSON on stdout)", false)
   .addHelpText("after", "\nPOST /admin/reload is enabled when DIEN_ADMIN_TOKEN holds a token of 16+ characters (Authorization: Bearer <token>).")
   .action(async (o) => {

@@ -25,21 +25,37 @@ export interface ServeOptions {
   /** Enables POST /admin/reload (from DIEN_ADMIN_TOKEN in the CLI: not visible in `ps`). */
   adminToken?: string;
   log: boolean;
+  /** How long SIGTERM waits for requests in flight before closing their connections (ms). */
+  drainTimeoutMs: number;
 }
 
 export interface RunningServer {
   app: FastifyInstance;
   url: string;
   serving: DienServing;
-  /** Drains and stops: no new connections, requests in flight answered (each with Connection: close), the scorer emptied. */
-  stop(): Promise<void>;
+  /**
+   * Drains and stops: no new connections, requests in flight answered (each with
+   * Connection: close), the scorer emptied. Connections still open after timeoutMs are
+   * closed; resolves false then.
+   */
+  stop(timeoutMs: number): Promise<boolean>;
 }
 
 export async function startServer(o: ServeOptions, onReload?: DienPluginOptions["onReload"]): Promise<RunningServer> {
   // A body past the route's limit is refused (413) before it is read whole.
   // Plain JSON.parse: the body schema refuses every unknown key at every level, so the
   // prototype-poisoning scan of the default parser would only cost time.
-  const app = Fastify({ logger: o.log, bodyLimit: o.maxBodyBytes, return503OnClosing: true, onProtoPoisoning: "ignore", onConstructorPoisoning: "ignore" });
+  // A client gets 30 s to send a whole request and a connection 60 s of silence: a slow
+  // or stalled client can neither pin a connection for ever nor hold up a drain.
+  const app = Fastify({
+    logger: o.log,
+    bodyLimit: o.maxBodyBytes,
+    requestTimeout: 30_000,
+    connectionTimeout: 60_000,
+    return503OnClosing: false, // answered below, with Retry-After
+    onProtoPoisoning: "ignore",
+    onConstructorPoisoning: "ignore",
+  });
   let serving: DienServing | undefined;
   await app.register(async (scope) => {
     await dienPlugin(scope, {
@@ -54,15 +70,30 @@ export async function startServer(o: ServeOptions, onReload?: DienPluginOptions[
   });
   // While draining, every answer closes its connection: the server's close() waits for
   // open connections, and a keep-alive one would otherwise hold it for its timeout.
+  // A request that arrives while draining is refused with 503 and Retry-After (another
+  // instance, or this one restarted, will take it).
   let draining = false;
+  app.addHook("onRequest", async (_req, reply) => {
+    if (draining) return reply.code(503).header("retry-after", "1").send({ statusCode: 503, error: "Service Unavailable", message: "the server is shutting down" });
+  });
   app.addHook("onSend", async (_req, reply, payload) => {
     if (draining) void reply.header("connection", "close");
     return payload;
   });
   const url = await app.listen({ port: o.port, host: o.host });
-  const stop = async () => {
+  const stop = async (timeoutMs: number) => {
     draining = true;
-    await app.close();
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => {
+        app.server.closeAllConnections();
+        resolve(false);
+      }, timeoutMs);
+    });
+    const drained = await Promise.race([app.close().then(() => true), deadline]);
+    clearTimeout(timer);
+    if (!drained) await app.close();
+    return drained;
   };
   return { app, url, serving: serving!, stop };
 }
@@ -79,13 +110,16 @@ export async function serveCommand(o: ServeOptions): Promise<void> {
   console.log(`dien serve: listening on ${server.url} (${s.model.config.model}, version ${s.version}, ${info.backend}, ${info.threads} threads)`);
   let stopping = false;
   const stop = (signal: string) => {
-    if (stopping) return;
+    if (stopping) {
+      say(`${signal} again: stopping now, without waiting for requests in flight`);
+      process.exit(1);
+    }
     stopping = true;
-    say(`${signal}: draining requests in flight`);
-    server.stop().then(
-      () => {
-        say("stopped");
-        process.exitCode = 0;
+    say(`${signal}: draining requests in flight (at most ${o.drainTimeoutMs} ms; send it again to stop now)`);
+    server.stop(o.drainTimeoutMs).then(
+      (drained) => {
+        say(drained ? "stopped" : "stopped after closing connections still open at the drain deadline");
+        process.exitCode = drained ? 0 : 1;
       },
       (err: unknown) => {
         say(`error while stopping: ${String(err)}`);

@@ -20,6 +20,9 @@ import { DienModel, type EngineOptions } from "../model";
 import type { ScoreRequest } from "../types";
 import { type ServiceMetrics, serviceMetrics } from "./metrics";
 import { SCORE_OWNED, type ScorerOptions } from "./scorer";
+
+/** The rejection of a request whose client closed the connection: answered by nobody, logged by nobody. */
+class ClientGone extends Error {}
 import { ModelService, type Served } from "./service";
 
 export interface ServeLimits {
@@ -150,8 +153,8 @@ export function toScoreRequest(body: ScoreBody, m: DienModel): ScoreRequest {
   const keep = Math.max(0, h.items.length - c.maxLen); // the most recent maxLen behaviours
   const request: ScoreRequest = {
     history: {
-      histItem: rows((i) => `body.history.items[${keep + i}]`, h.items.slice(keep), c.itemVocab, v?.items),
-      histCat: rows((i) => `body.history.cats[${keep + i}]`, h.cats.slice(keep), c.catVocab, v?.cats),
+      histItem: rows((i) => `body.history.items[${i}]`, h.items, c.itemVocab, v?.items).subarray(keep),
+      histCat: rows((i) => `body.history.cats[${i}]`, h.cats, c.catVocab, v?.cats).subarray(keep),
     },
     candidates: {
       items: rows((i) => `body.candidates[${i}].item`, body.candidates.map((x) => x.item), c.itemVocab, v?.items),
@@ -161,6 +164,8 @@ export function toScoreRequest(body: ScoreBody, m: DienModel): ScoreRequest {
   if (c.userVocab > 0) {
     if (body.user === undefined) throw new BadRequest("body.user: the model has a user field, so a user id is required");
     request.history.user = rows(() => "body.user", [body.user], c.userVocab, v?.users)[0]!;
+  } else if (body.user !== undefined) {
+    throw new BadRequest("body.user: this model has no user field; leave user out");
   }
   return request;
 }
@@ -178,13 +183,13 @@ export async function dienPlugin(app: FastifyInstance, opts: DienPluginOptions):
   let service: ModelService | undefined;
   const maxBatch = opts.scorer?.maxBatch ?? 64;
   const metrics = serviceMetrics(() => service, maxBatch, opts.processMetrics ?? true);
-  const scorerOptions: ScorerOptions = { ...opts.scorer, onBatch: (b) => metrics.onBatch(b) };
   const sources = [opts.weights, opts.model, opts.service].filter((s) => s !== undefined).length;
   if (sources !== 1) throw new TypeError("dienPlugin: give exactly one of weights (a file path), model (a DienModel) or service");
   if (opts.service) service = opts.service;
-  else if (opts.model) service = ModelService.fromModel(opts.model, { scorer: scorerOptions });
-  else service = await ModelService.fromFile(opts.weights!, { engine: opts.engine, scorer: scorerOptions });
+  else if (opts.model) service = ModelService.fromModel(opts.model, { scorer: opts.scorer });
+  else service = await ModelService.fromFile(opts.weights!, { engine: opts.engine, scorer: opts.scorer });
   const svc = service;
+  svc.onBatch((b) => metrics.onBatch(b));
 
   const reload = async (path?: string): Promise<Served> => {
     try {
@@ -214,6 +219,7 @@ export async function dienPlugin(app: FastifyInstance, opts: DienPluginOptions):
   };
 
   app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown }, _req, reply) => {
+    if (err instanceof ClientGone) return reply.code(499).send(); // nginx's code; nobody reads it
     let status = err.statusCode ?? 500;
     if (err instanceof BadRequest || err.validation) status = 400;
     if (err instanceof DienError && err.code === "DIEN_OVERLOADED") {
@@ -239,7 +245,9 @@ export async function dienPlugin(app: FastifyInstance, opts: DienPluginOptions):
       // A client that goes away while its request waits costs nothing: the request is dropped.
       const { result, cancel } = served.scorer[SCORE_OWNED](request);
       const onClose = () => {
-        if (!reply.raw.writableEnded) cancel(new Error("the client closed the connection"));
+        if (reply.raw.writableEnded) return;
+        metrics.disconnects.inc();
+        cancel(new ClientGone("the client closed the connection"));
       };
       reply.raw.once("close", onClose);
       try {

@@ -14,6 +14,7 @@ export interface ServiceMetrics {
   batchRequests: Histogram;
   candidates: Counter;
   reloads: Counter<"result">;
+  disconnects: Counter;
   /** The scorer's onBatch hook. */
   onBatch(b: { requests: number; candidates: number }): void;
 }
@@ -37,6 +38,7 @@ export function serviceMetrics(service: () => ModelService | undefined, maxBatch
     batchRequests: new Histogram({ name: "dien_batch_requests", help: "Requests merged into one native call", buckets: batchBuckets, registers: [registry] }),
     candidates: new Counter({ name: "dien_scored_candidates_total", help: "Candidates scored", registers: [registry] }),
     reloads: new Counter({ name: "dien_model_reloads_total", help: "Model reloads by result (ok, rejected)", labelNames: ["result"], registers: [registry] }),
+    disconnects: new Counter({ name: "dien_client_disconnects_total", help: "Clients that closed the connection before their answer (a queued request is then dropped)", registers: [registry] }),
     onBatch(b) {
       m.batchRequests.observe(b.requests);
       m.candidates.inc(b.candidates);
@@ -47,7 +49,7 @@ export function serviceMetrics(service: () => ModelService | undefined, maxBatch
     help: "Requests waiting for the next native call",
     registers: [registry],
     collect() {
-      this.set(service()?.current?.scorer.stats().queued ?? 0);
+      this.set(service()?.queued ?? 0);
     },
   });
   new Gauge({

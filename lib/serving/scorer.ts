@@ -35,12 +35,13 @@ export interface ScorerStats {
   queued: number;
   /** Requests in the native call running now. */
   running: number;
-  /** Requests resolved, native calls made, and requests refused (full queue), aborted or failed. */
+  /** Requests resolved, native calls made, and requests refused (full queue), aborted, failed or invalid (rejected by the checks). */
   completed: number;
   batches: number;
   overloaded: number;
   aborted: number;
   failed: number;
+  invalid: number;
   /** Requests per native call: count of calls with size <= le (and > the previous bucket). */
   batchSizes: { le: number; count: number }[];
   /** From score() to its result, over the last 4096 resolved requests (ms). */
@@ -76,7 +77,7 @@ export class Scorer {
   #timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
   #closed = false;
   #drained: (() => void)[] = [];
-  readonly #counts = { completed: 0, batches: 0, overloaded: 0, aborted: 0, failed: 0 };
+  readonly #counts = { completed: 0, batches: 0, overloaded: 0, aborted: 0, failed: 0, invalid: 0 };
   readonly #bucketLimits: number[];
   readonly #buckets: number[];
   readonly #latencies = new Float64Array(LATENCY_WINDOW);
@@ -89,7 +90,7 @@ export class Scorer {
     this.#maxBatch = o.maxBatch === undefined ? 64 : expectInteger("options.maxBatch", o.maxBatch, 1, 1 << 20);
     this.#maxCandidates = o.maxBatchCandidates === undefined ? 2048 : expectInteger("options.maxBatchCandidates", o.maxBatchCandidates, 1);
     this.#maxDelayMs = o.maxDelayMs === undefined ? 1 : expectInteger("options.maxDelayMs", o.maxDelayMs, 0, 60_000);
-    this.#maxQueue = o.maxQueue === undefined ? 1024 : expectInteger("options.maxQueue", o.maxQueue, 0);
+    this.#maxQueue = o.maxQueue === undefined ? 1024 : expectInteger("options.maxQueue", o.maxQueue, 1);
     this.#logits = o.logits === undefined ? false : expectBoolean("options.logits", o.logits);
     if (o.onBatch !== undefined && typeof o.onBatch !== "function") throw invalidType("options.onBatch", "a function", o.onBatch);
     this.#onBatch = o.onBatch as ScorerOptions["onBatch"];
@@ -151,7 +152,13 @@ export class Scorer {
     const result = new Promise<Float32Array>((resolve, reject) => {
       if (this.#closed) throw dienError("DIEN_DISPOSED", "the scorer is closed");
       if (this.#model.disposed) throw dienError("DIEN_DISPOSED", "the model has been disposed");
-      const checked = checkRequest(this.#model.config, request, "request", copy);
+      let checked: CheckedRequest;
+      try {
+        checked = checkRequest(this.#model.config, request, "request", copy);
+      } catch (err) {
+        this.#counts.invalid++;
+        throw err;
+      }
       if (this.#queue.size >= this.#maxQueue) {
         this.#counts.overloaded++;
         throw dienError("DIEN_OVERLOADED", `the scorer's queue is full (${this.#maxQueue} requests wait); retry later`);
@@ -235,7 +242,8 @@ export class Scorer {
     const requests = batch.map((e) => e.request);
     const t0 = performance.now();
     try {
-      const results = splitResults(await this.#model[SCORE_CHECKED](requests, this.#logits), requests);
+      // One array per caller: a view into the batch's array would show other callers' results.
+      const results = splitResults(await this.#model[SCORE_CHECKED](requests, this.#logits), requests).map((r) => r.slice());
       const now = performance.now();
       batch.forEach((e, i) => {
         if (e.settled) return;

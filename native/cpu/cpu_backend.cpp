@@ -14,18 +14,22 @@
 namespace dien {
 
 namespace {
-// Record tiles per thread in scoreRequests: more than one, so that a thread the OS
-// preempts (the JS thread of a server shares the cores) does not hold up the others.
+// scoreRequests cuts a wave of threads x kTile histories into record tiles of
+// kRecordTile: several per thread, so that a thread the OS preempts (a server's JS
+// thread shares the cores) does not hold up the others, and enough histories per tile
+// for the recurrence's small GEMMs to pay.
 constexpr int kRecordTilesPerThread = 4;
-constexpr int kMinRecordTile = 8;
+constexpr int kRecordTile = kTile / kRecordTilesPerThread;
 
 // Scratch memory is sized from the config (maxLen, widths), which no tensor bounds: a
 // small file may declare a maxLen that would need terabytes. Checked before allocating.
 constexpr double kMaxWorkspaceBytes = 8.0 * (1ull << 30);
 
 int checkedThreads(const Config& c, const PackedWeights& pw, int threads) {
-  // One candidate and one record workspace per thread (scoreRequests needs both).
-  const double need = static_cast<double>(Workspace::bytesFor(c, pw)) * 2 * std::max(threads, 1);
+  // One workspace per thread, and scoreRequests' record-only workspaces.
+  const int n = std::max(threads, 1);
+  const double need = static_cast<double>(Workspace::bytesFor(c, pw)) * n +
+                      static_cast<double>(Workspace::bytesFor(c, pw, kRecordTile, false)) * n * kRecordTilesPerThread;
   if (need > kMaxWorkspaceBytes)
     throw ConfigError(cat("config: maxLen ", c.maxLen, " with these widths needs ", need / (1ull << 30),
                           " GiB of scratch memory for ", threads, " threads (at most ",
@@ -159,7 +163,7 @@ void CpuBackend::predict(const BatchView& b, float* logits) {
 }
 
 // Requests run in waves of at most threads x kTile, longest history first. A wave's
-// records are cut into several tiles per thread, each going through the record stage
+// records are cut into tiles of kRecordTile, each going through the record stage
 // once (extractor GRU, evolution input projections, the key half of the scorer:
 // everything that does not depend on the candidate). The wave's candidates, listed
 // record by record (so each tile of them is sorted by length, as runGru needs), are
@@ -182,14 +186,14 @@ void CpuBackend::scoreRequests(const RequestsView& r, float* logits) {
   longestFirst(lengths_.data(), static_cast<size_t>(m), cfg_.maxLen, order_.data(), lengthCounts_);
   const int workers = pool_.size();
   const int split = workers * kRecordTilesPerThread;
-  while (static_cast<int>(recWs_.size()) < split) recWs_.push_back(std::make_unique<Workspace>(cfg_, pw_));
+  while (static_cast<int>(recWs_.size()) < split)
+    recWs_.push_back(std::make_unique<Workspace>(cfg_, pw_, kRecordTile, false));
   if (!recordDone_) recordDone_ = std::make_unique<std::atomic<bool>[]>(static_cast<size_t>(split));
   auto request = [&](int pos) { return requests_[order_[pos]]; };
   for (int start = 0; start < m; start += workers * kTile) {
     const int count = std::min(m - start, workers * kTile);
-    // Records per tile: at most kTile, and enough for the recurrence's small GEMMs to pay.
-    const int per = std::min(count, std::max(kMinRecordTile, (count + split - 1) / split));
-    const int tiles = (count + per - 1) / per;
+    const int per = kRecordTile;
+    const int tiles = (count + per - 1) / per;  // at most split
     auto tileRecords = [&](int tile) { return std::min(per, count - tile * per); };
     jobs_.clear();
     for (int tile = 0; tile < tiles; ++tile) {
@@ -231,7 +235,10 @@ void CpuBackend::scoreRequests(const RequestsView& r, float* logits) {
         return;
       }
       const CandidateJob& cj = jobs_[task - tiles];
-      while (!recordDone_[cj.tile].load(std::memory_order_acquire)) std::this_thread::yield();
+      while (!recordDone_[cj.tile].load(std::memory_order_acquire)) {
+        if (pool_.failed()) return;  // a task failed and the record tile may never run
+        std::this_thread::yield();
+      }
       const int base = start + cj.tile * per, records = tileRecords(cj.tile);
       Candidate cands[kTile];
       int n = 0;

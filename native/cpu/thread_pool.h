@@ -25,6 +25,9 @@ class ThreadPool {
   // worker is in [0, size()). The first exception thrown by any task is rethrown here
   // after every task has finished or been skipped. Not reentrant: one run at a time.
   void run(int tasks, const std::function<void(int, int)>& fn);
+  // A task of the current run has thrown: the rest are being skipped (tasks that wait
+  // on another task check this, since a skipped task never runs).
+  bool failed() const { return failed_.load(std::memory_order_relaxed); }
 
  private:
   void stopAll();

@@ -24,8 +24,7 @@ struct Candidate {
 };
 
 struct Workspace {
-  // Row-major buffers; "rows" means packed (sample, step) pairs of one tile.
-  int rows = 0;
+  // Row-major buffers of packed (sample, step) rows of one tile.
   int ldG = 0;  // padded 3H
   int ldH = 0;  // padded H
   int ldZ = 0;  // padded widest scorer layer
@@ -38,13 +37,15 @@ struct Workspace {
   std::vector<float> ea, ue, q, c, v, Q, Z1, Z2, score, att, h, GH, GHn, rh, interest, x, m1, m2;
   std::vector<int> candOff, candLen, candRec;
 
-  Workspace(const Config& cfg, const PackedWeights& pw);
+  // records: the histories the record side holds (a tile of them); candidates: whether
+  // there is a candidate side (scoreRequests keeps record-only workspaces).
+  Workspace(const Config& cfg, const PackedWeights& pw, int records = kTile, bool candidates = true);
   // What one workspace for this config takes, without allocating it.
-  static size_t bytesFor(const Config& cfg, const PackedWeights& pw);
+  static size_t bytesFor(const Config& cfg, const PackedWeights& pw, int records = kTile, bool candidates = true);
 
  private:
   Workspace() = default;
-  size_t layout(const Config& cfg, const PackedWeights& pw, bool allocate);
+  size_t layout(const Config& cfg, const PackedWeights& pw, bool allocate, int records, bool candidates);
 };
 
 }  // namespace dien

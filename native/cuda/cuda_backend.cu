@@ -63,22 +63,26 @@ class CudaBackend final : public Backend {
     run(n, n, logits);
   }
 
-  // Every request's history is one record; its candidates read it. Candidates are
+  // Every request with candidates is one record; its candidates read it. Candidates are
   // ordered by their record's length, longest first, for the evolution GRU's blocks.
   void scoreRequests(const RequestsView& r, float* logits) override {
     std::lock_guard<std::mutex> lock(mutex_);
-    const int n = static_cast<int>(r.candidates()), nrec = static_cast<int>(r.count);
+    const int n = static_cast<int>(r.candidates());
     if (n == 0) return;
-    const int T = cfg_.maxLen;
+    requests_.clear();  // a request without candidates costs nothing
+    for (int64_t q = 0; q < r.count; ++q)
+      if (r.candOff[q + 1] > r.candOff[q]) requests_.push_back(static_cast<int32_t>(q));
+    const int nrec = static_cast<int>(requests_.size()), T = cfg_.maxLen;
     Staged st = stage(nrec, n);
     std::fill(st.histItem, st.histItem + static_cast<size_t>(nrec) * T * 2, 0);
-    for (int q = 0; q < nrec; ++q) {
+    for (int j = 0; j < nrec; ++j) {
+      const int32_t q = requests_[j];
       const int L = r.historyLength(q);
-      st.len[q] = L;
-      std::memcpy(st.histItem + static_cast<size_t>(q) * T, r.histItem + r.histOff[q], sizeof(int32_t) * L);
-      std::memcpy(st.histCat + static_cast<size_t>(q) * T, r.histCat + r.histOff[q], sizeof(int32_t) * L);
+      st.len[j] = L;
+      std::memcpy(st.histItem + static_cast<size_t>(j) * T, r.histItem + r.histOff[q], sizeof(int32_t) * L);
+      std::memcpy(st.histCat + static_cast<size_t>(j) * T, r.histCat + r.histOff[q], sizeof(int32_t) * L);
       for (int32_t c = r.candOff[q]; c < r.candOff[q + 1]; ++c) {
-        st.rec[c] = q;
+        st.rec[c] = j;
         st.user[c] = r.user ? r.user[q] : 0;
       }
     }
@@ -86,8 +90,10 @@ class CudaBackend final : public Backend {
     std::memcpy(st.cat, r.cats, sizeof(int32_t) * n);
     longestFirst(st.len, static_cast<size_t>(nrec), T, st.recOrder, lengthCounts_);
     int k = 0;  // candidates record by record in record order: longest first
-    for (int i = 0; i < nrec; ++i)
-      for (int32_t c = r.candOff[st.recOrder[i]]; c < r.candOff[st.recOrder[i] + 1]; ++c) st.order[k++] = c;
+    for (int i = 0; i < nrec; ++i) {
+      const int32_t q = requests_[st.recOrder[i]];
+      for (int32_t c = r.candOff[q]; c < r.candOff[q + 1]; ++c) st.order[k++] = c;
+    }
     run(nrec, n, logits);
   }
 
@@ -222,6 +228,7 @@ class CudaBackend final : public Backend {
   cuda::DeviceBuffer ints_, X_, sRec_, GI_, Hs_, GI2_, H2s_, att_, interest_, out_;
   cuda::PinnedBuffer pinnedIn_, pinnedOut_;
   std::vector<size_t> lengthCounts_;
+  std::vector<int32_t> requests_;
   std::mutex mutex_;
 };
 

@@ -125,7 +125,10 @@ void checkOffsets(const char* field, const char* span, const int32_t* off, size_
 }  // namespace
 
 void validateRequests(const Config& c, const RequestsView& r) {
-  if (r.count < 0 || r.count > kMaxRows) throw InputError(cat("request count: ", r.count, " is out of range"));
+  // Backends index (request, step) rows with 32-bit ints, as (sample, step) rows in predict.
+  const int64_t maxRequests = kMaxRows / std::max<int64_t>(c.maxLen, 1);
+  if (r.count < 0 || r.count > maxRequests)
+    throw InputError(cat("request count: expected 0 to ", maxRequests, " but got ", r.count, "; split the requests"));
   if (r.count == 0) {
     if (r.nItems != 0 || r.nHistItem != 0) throw InputError("requests: no offsets but some history or candidates");
     return;
