@@ -41,6 +41,13 @@ export interface EngineOptions {
   threads?: number;
   /** "auto" (default) uses CUDA only when a device is really usable; DIEN_DEVICE overrides. */
   device?: Device;
+  /**
+   * load(path) maps the file instead of reading it (default true): processes serving the
+   * same file share its pages, and a table larger than memory still serves. Replace a
+   * mapped file by renaming a new one over it, never by rewriting it in place
+   * (docs/model.md §12). false: the file is read and every value checked.
+   */
+  mmap?: boolean;
 }
 
 export interface CreateOptions extends EngineOptions {
@@ -75,6 +82,8 @@ export interface ModelInfo {
   threads: number;
   /** Number of float values in the weight file. */
   parameters: number;
+  /** The weights live in the mapped weight file (load(path) with mmap), not in memory of their own. */
+  mapped: boolean;
   config: ModelConfig;
   isa: IsaInfo;
 }
@@ -99,7 +108,7 @@ export const RUN_QUEUED = Symbol("dien.runQueued");
 /** Scores requests already checked (and copied) by lib/requests.ts: the scorer's path. */
 export const SCORE_CHECKED = Symbol("dien.scoreChecked");
 
-const ENGINE_OPTIONS = ["threads", "device"] as const;
+const ENGINE_OPTIONS = ["threads", "device", "mmap"] as const;
 const SCORE_OPTIONS = ["logits", "out", "signal"] as const;
 const REQUEST_OPTIONS = ["logits", "signal"] as const;
 
@@ -109,6 +118,7 @@ export function engineOptions(opts: unknown): NativeEngineOptions {
     const o = expectOptions("options", opts, ENGINE_OPTIONS);
     if (o.threads !== undefined) out.threads = expectInteger("options.threads", o.threads, 0, 1024);
     if (o.device !== undefined) out.device = expectOneOf("options.device", o.device, ["auto", "cpu", "cuda"] as const);
+    if (o.mmap !== undefined) out.mmap = expectBoolean("options.mmap", o.mmap);
   }
   const env = readEnvironment();
   if (env.threads !== undefined) out.threads = env.threads;
@@ -329,6 +339,7 @@ export class DienModel implements Disposable {
       reason: i.reason,
       threads: i.threads,
       parameters: i.parameters,
+      mapped: i.mapped,
       config: this.#config,
       isa: { march: build.march, built: words(build.builtIsa), running: words(build.runningIsa) },
     };

@@ -15,6 +15,8 @@ export interface NativeInfo {
   config: string;
   /** The weight file carries vocabularies (__metadata__.vocab). */
   hasVocab: boolean;
+  /** The weights live in a mapped file. */
+  mapped: boolean;
 }
 
 /** R requests packed end to end: request r owns [histOffsets[r], histOffsets[r+1]) and [candOffsets[r], candOffsets[r+1]). */
@@ -94,6 +96,7 @@ export interface NativeTrainer {
 export interface NativeEngineOptions {
   threads?: number;
   device?: string;
+  mmap?: boolean;
   /** The device came from DIEN_DEVICE: messages name the variable. */
   deviceFromEnvironment?: boolean;
 }

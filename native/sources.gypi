@@ -9,6 +9,7 @@
       "native/model/engine.cpp",
       "native/model/safetensors.cpp",
       "native/model/tensors.cpp",
+      "native/model/weight_file.cpp",
       "native/model/weights.cpp",
       "native/cpu/attention.cpp",
       "native/cpu/cpu_backend.cpp",

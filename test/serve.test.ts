@@ -2,7 +2,7 @@
 // Valid and malformed requests, string ids, limits (400 / 413 / 503), metrics,
 // draining on SIGTERM, reloading on SIGHUP and /admin/reload with good and corrupt files.
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import * as net from "node:net";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
@@ -57,6 +57,12 @@ async function until<T>(what: string, f: () => Promise<T | undefined>, ms = 15_0
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** Writes a file next to target and renames it over target, as every deploy should. */
+function replace(target: string, bytes: Uint8Array): void {
+  writeFileSync(`${target}.tmp`, bytes);
+  renameSync(`${target}.tmp`, target);
 }
 
 const request = { user: 2, history: { items: [3, 4, 5], cats: [1, 2, 3] }, candidates: [{ item: 7, cat: 1 }, { item: 9, cat: 2 }, { item: 0, cat: 0 }] };
@@ -199,9 +205,10 @@ describe("dien serve", () => {
       expect(after.model).toBe(v2);
       expect(after.scores).toEqual(await expected(next, [3, 4, 5], [1, 2, 3], 2, request.candidates));
       expect(after.scores).not.toEqual(before);
-      // A half-written file: rejected whole, the current model keeps serving.
+      // A half-written file: rejected whole, the current model keeps serving. (Files are
+      // replaced by renaming over them: the served model maps its file, model.md §12.)
       const bytes = readFileSync(file);
-      writeFileSync(file, bytes.subarray(0, bytes.length - 100));
+      replace(file, bytes.subarray(0, bytes.length - 100));
       s.child.kill("SIGHUP");
       await until("the rejection", async () => ((await rejected()) >= 1 ? true : undefined));
       expect(await version()).toBe(v2);
@@ -215,7 +222,7 @@ describe("dien serve", () => {
       expect(failed.status).toBe(422);
       expect(((await failed.json()) as { message: string }).message).toMatch(/the previous model keeps serving/);
       expect(await rejected()).toBe(2);
-      writeFileSync(file, readFileSync(weights));
+      replace(file, readFileSync(weights));
       const ok = await reload(`Bearer ${token}`);
       expect(ok.status).toBe(200);
       expect(await ok.json()).toEqual({ status: "reloaded", model: v1 });

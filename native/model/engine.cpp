@@ -8,6 +8,7 @@
 #include "../cuda/cuda_backend.h"
 #include "../cuda/device_probe.h"
 #include "safetensors.h"
+#include "weight_file.h"
 
 namespace dien {
 
@@ -71,6 +72,17 @@ Engine::Engine(const Config& c, std::unique_ptr<Weights> w, const EngineOptions&
 
 std::shared_ptr<Engine> Engine::fromSafetensors(const uint8_t* bytes, size_t size, const EngineOptions& opts) {
   return fromLoaded(readSafetensors(bytes, size), opts);
+}
+
+std::shared_ptr<Engine> Engine::fromFile(const std::string& path, const EngineOptions& opts) {
+  try {
+    if (opts.mmap) return fromLoaded(mapSafetensors(MappedFile::open(path)), opts);
+    const std::vector<uint8_t> bytes = readFile(path);
+    return fromSafetensors(bytes.data(), bytes.size(), opts);
+  } catch (const CodedError& e) {  // a bad file names itself
+    if (e.code != ErrorCode::BadWeights && e.code != ErrorCode::BadConfig) throw;
+    throw CodedError(e.code, cat(path, ": ", e.what()));
+  }
 }
 
 std::shared_ptr<Engine> Engine::fromLoaded(LoadedWeights lw, const EngineOptions& opts) {

@@ -25,12 +25,15 @@ struct EngineOptions {
   int threads = 0;                     // 0: one per hardware thread
   std::string device = "auto";         // "auto" | "cpu" | "cuda"
   bool deviceFromEnvironment = false;  // device came from DIEN_DEVICE: messages name the variable
+  bool mmap = true;                    // load a path by mapping it (docs/model.md §12), not by reading it
 };
 
 class Engine {
  public:
   static std::shared_ptr<Engine> fromSafetensors(const uint8_t* bytes, size_t size, const EngineOptions& opts);
   static std::shared_ptr<Engine> fromLoaded(LoadedWeights lw, const EngineOptions& opts);
+  // A weight file by path: mapped (opts.mmap) or read.
+  static std::shared_ptr<Engine> fromFile(const std::string& path, const EngineOptions& opts);
   // vocab: the vocabularies' JSON text to carry in saved files (may be empty).
   static std::shared_ptr<Engine> create(const Config& c, uint64_t seed, const EngineOptions& opts,
                                         std::string vocab = "");
@@ -39,6 +42,7 @@ class Engine {
   const Weights& weights() const { return *weights_; }
   const std::string& vocab() const { return vocab_; }
   int64_t parameters() const { return weights_->totalElements(); }
+  bool mapped() const { return weights_->mapped(); }
   const std::string& backend() const { return backendName_; }
   const std::string& backendReason() const { return reason_; }
   int threads() const { return backend_->threads(); }

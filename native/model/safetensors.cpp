@@ -58,7 +58,20 @@ const Json& metadataString(const Json& meta, const char* key) {
 
 }  // namespace
 
-LoadedWeights readSafetensors(const uint8_t* bytes, size_t size, CheckpointState* extras) {
+namespace {
+
+// A header checked against the file: every tensor present, of the right shape, its
+// bytes inside the data section, no gaps or overlaps. Nothing allocated for values yet.
+struct Parsed {
+  Config config;
+  std::string vocab, trainer;
+  std::vector<TensorSpec> modelSpecs, specs;  // specs: modelSpecs, then a checkpoint's state
+  std::vector<Entry> entries;                 // in specs order
+  const uint8_t* data = nullptr;              // the data section
+  uint64_t dataOffset = 0;                    // of the data section in the file
+};
+
+Parsed parseHeader(const uint8_t* bytes, size_t size) {
   if (size < 8) throw FormatError(cat("weights: file is ", size, " bytes, too short for the 8-byte header length"));
   uint64_t headerLen = 0;
   for (int i = 7; i >= 0; --i) headerLen = (headerLen << 8) | bytes[i];
@@ -174,6 +187,38 @@ LoadedWeights readSafetensors(const uint8_t* bytes, size_t size, CheckpointState
     throw FormatError(
         cat("weights: data section is ", dataSize, " bytes but the tensors cover ", cursor, ": trailing bytes"));
 
+  Parsed p;
+  p.config = config;
+  p.vocab = std::move(vocab);
+  p.trainer = std::move(trainer);
+  p.modelSpecs = modelSpecs;
+  p.specs = specs;
+  p.entries = std::move(entries);
+  p.data = data;
+  p.dataOffset = 8 + headerLen;
+  return p;
+}
+
+// Values a loaded model may hold: finite, and variances not negative.
+void checkValues(const TensorSpec& spec, const float* v) {
+  const int64_t n = spec.numel();
+  for (int64_t k = 0; k < n; ++k)
+    if (!std::isfinite(v[k]))
+      throw FormatError(cat("weights: tensor ", spec.name, " holds a non-finite value (", v[k], ") at element ", k));
+  // A negative variance would make Dice and batch norm divide by sqrt of a negative number.
+  if (spec.nonNegative)
+    for (int64_t k = 0; k < n; ++k)
+      if (v[k] < 0)
+        throw FormatError(cat("weights: tensor ", spec.name, " holds a negative variance (", v[k], ") at element ", k));
+}
+
+LoadedWeights copyTensors(Parsed& p, CheckpointState* extras) {
+  const Config& config = p.config;
+  const std::vector<TensorSpec>& specs = p.specs;
+  const std::vector<TensorSpec>& modelSpecs = p.modelSpecs;
+  const std::vector<Entry>& entries = p.entries;
+  const uint8_t* data = p.data;
+  const std::string& trainer = p.trainer;
   // The header is consistent with the file: only now allocate what the file holds.
   auto weights = std::make_unique<Weights>(config, Weights::Fill::Uninitialised);
   const bool keepState = extras && !trainer.empty();
@@ -199,19 +244,36 @@ LoadedWeights readSafetensors(const uint8_t* bytes, size_t size, CheckpointState
       dst = skipped.data();
     }
     std::memcpy(dst, data + e.begin, e.end - e.begin);  // little-endian hosts only (checked at build time)
-    const int64_t n = spec.numel();
-    for (int64_t k = 0; k < n; ++k)
-      if (!std::isfinite(dst[k]))
-        throw FormatError(
-            cat("weights: tensor ", spec.name, " holds a non-finite value (", dst[k], ") at element ", k));
-    // A negative variance would make Dice and batch norm divide by sqrt of a negative number.
-    if (spec.nonNegative)
-      for (int64_t k = 0; k < n; ++k)
-        if (dst[k] < 0)
-          throw FormatError(
-              cat("weights: tensor ", spec.name, " holds a negative variance (", dst[k], ") at element ", k));
+    checkValues(spec, dst);
   }
-  return LoadedWeights{config, std::move(weights), std::move(vocab)};
+  return LoadedWeights{config, std::move(weights), std::move(p.vocab)};
+}
+
+}  // namespace
+
+LoadedWeights readSafetensors(const uint8_t* bytes, size_t size, CheckpointState* extras) {
+  Parsed p = parseHeader(bytes, size);
+  return copyTensors(p, extras);
+}
+
+LoadedWeights mapSafetensors(std::shared_ptr<MappedFile> file) {
+  Parsed p = parseHeader(file->data(), file->size());
+  // The weights can live in the mapping when the file holds exactly the model's tensors,
+  // in their canonical order (as this engine writes them), with float-aligned data.
+  bool inPlace = p.trainer.empty() && p.dataOffset % alignof(float) == 0;
+  uint64_t at = 0;
+  for (size_t i = 0; inPlace && i < p.entries.size(); ++i) {
+    inPlace = p.entries[i].begin == at;
+    at = p.entries[i].end;
+  }
+  if (!inPlace) return copyTensors(p, nullptr);
+  float* base = reinterpret_cast<float*>(file->data() + p.dataOffset);
+  auto weights = std::make_unique<Weights>(p.config, base, file);
+  // Every tensor but the tables is checked now; the tables are read where they are used
+  // (a 10 GB table is not read to load the model), so their values are not (§12).
+  for (size_t i = 0; i < p.modelSpecs.size(); ++i)
+    if (!isTableTensor(p.modelSpecs[i].kind)) checkValues(p.modelSpecs[i], weights->at(i));
+  return LoadedWeights{p.config, std::move(weights), std::move(p.vocab)};
 }
 
 std::vector<uint8_t> writeSafetensors(const Config& c, const Weights& w, const CheckpointView* extras,

@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "tensors.h"
+#include "weight_file.h"
 #include "weights.h"
 
 namespace dien {
@@ -41,6 +42,9 @@ struct CheckpointView {
 
 // extras: where a checkpoint's optimiser state goes (null: ignore it).
 LoadedWeights readSafetensors(const uint8_t* bytes, size_t size, CheckpointState* extras = nullptr);
+// The same checks on a mapped file; the weights then live in the mapping (docs/model.md
+// §12) when the file is laid out as this engine writes it, else they are copied.
+LoadedWeights mapSafetensors(std::shared_ptr<MappedFile> file);
 std::vector<uint8_t> writeSafetensors(const Config& c, const Weights& w, const CheckpointView* extras = nullptr,
                                       const std::string& vocab = "");
 

@@ -8,7 +8,7 @@
 
 namespace dien {
 
-Weights::Weights(const Config& c, Fill fill) : specs_(tensorSpecs(c)) {
+Weights::Weights(const Config& c, TableOnly) : specs_(tensorSpecs(c)) {
   size_t total = 0;
   for (size_t i = 0; i < specs_.size(); ++i) {
     offsets_.push_back(total);
@@ -18,7 +18,17 @@ Weights::Weights(const Config& c, Fill fill) : specs_(tensorSpecs(c)) {
     total += static_cast<size_t>(specs_[i].numel());
   }
   total_ = static_cast<int64_t>(total);
-  data_.reset(fill == Fill::Zeros ? new float[total]() : new float[total]);
+}
+
+Weights::Weights(const Config& c, Fill fill) : Weights(c, TableOnly{}) {
+  const size_t total = static_cast<size_t>(total_);
+  owned_.reset(fill == Fill::Zeros ? new float[total]() : new float[total]);
+  data_ = owned_.get();
+}
+
+Weights::Weights(const Config& c, float* external, std::shared_ptr<void> owner) : Weights(c, TableOnly{}) {
+  data_ = external;
+  owner_ = std::move(owner);
 }
 
 bool Weights::has(TensorKind k, int layer) const {

@@ -1,12 +1,7 @@
 // Module initialisation (called by module_entry.cpp once the CPU check has passed):
 // loadModel, createModel, runCall, cudaStatus, buildInfo, errorCodes, and the
 // NativeModel class. lib/native.ts declares this surface as one typed interface.
-#include <errno.h>
-#include <fcntl.h>
 #include <napi.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <cmath>
 #include <string>
@@ -16,6 +11,7 @@
 #include "../common/isa.h"
 #include "../cuda/device_probe.h"
 #include "../model/engine.h"
+#include "../model/weight_file.h"
 #include "async_job.h"
 #include "model_wrap.h"
 #include "train_wrap.h"
@@ -44,64 +40,14 @@ EngineOptions readOptions(const Napi::Value& v) {
     if (!device.IsString()) throw TypeMismatch("options.device: expected a string but got " + describeJsValue(device));
     o.device = device.As<Napi::String>().Utf8Value();
   }
+  const Napi::Value mmap = obj.Get("mmap");
+  if (!mmap.IsUndefined()) {
+    if (!mmap.IsBoolean()) throw TypeMismatch("options.mmap: expected a boolean but got " + describeJsValue(mmap));
+    o.mmap = mmap.As<Napi::Boolean>().Value();
+  }
   const Napi::Value fromEnv = obj.Get("deviceFromEnvironment");
   o.deviceFromEnvironment = fromEnv.IsBoolean() && fromEnv.As<Napi::Boolean>().Value();
   return o;
-}
-
-const char* errnoName(int e) {
-  switch (e) {
-    case ENOENT: return "ENOENT";
-    case EACCES: return "EACCES";
-    case EISDIR: return "EISDIR";
-    case ENOTDIR: return "ENOTDIR";
-    case EMFILE: return "EMFILE";
-    case EIO: return "EIO";
-    case ELOOP: return "ELOOP";
-    case ENAMETOOLONG: return "ENAMETOOLONG";
-    default: return "error";
-  }
-}
-
-// The whole file, read on a pool thread; failures are DIEN_IO naming the path.
-std::vector<uint8_t> readFile(const std::string& path) {
-  auto fail = [&](const char* what) {
-    const int e = errno;
-    throw CodedError(ErrorCode::Io,
-                     cat(path, ": cannot ", what, " the weight file (", errnoName(e), ": ", strerror(e), ")"));
-  };
-  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) fail("open");
-  struct stat st {};
-  if (fstat(fd, &st) != 0) {
-    close(fd);
-    fail("inspect");
-  }
-  if (S_ISDIR(st.st_mode)) {
-    close(fd);
-    errno = EISDIR;
-    fail("read");
-  }
-  std::vector<uint8_t> bytes;
-  try {
-    bytes.resize(static_cast<size_t>(st.st_size));
-  } catch (...) {
-    close(fd);
-    throw;
-  }
-  size_t got = 0;
-  while (got < bytes.size()) {
-    const ssize_t n = read(fd, bytes.data() + got, bytes.size() - got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      if (n == 0) errno = EIO;  // the file shrank while it was read
-      close(fd);
-      fail("read");
-    }
-    got += static_cast<size_t>(n);
-  }
-  close(fd);
-  return bytes;
 }
 
 class LoadJob : public AsyncJob {
@@ -111,17 +57,8 @@ class LoadJob : public AsyncJob {
 
  protected:
   void run() override {
-    if (path_.empty()) {
-      engine_ = Engine::fromSafetensors(bytes_.data(), bytes_.size(), opts_);
-      return;
-    }
-    const std::vector<uint8_t> bytes = readFile(path_);
-    try {
-      engine_ = Engine::fromSafetensors(bytes.data(), bytes.size(), opts_);
-    } catch (const CodedError& e) {  // a bad file names itself
-      if (e.code != ErrorCode::BadWeights && e.code != ErrorCode::BadConfig) throw;
-      throw CodedError(e.code, cat(path_, ": ", e.what()));
-    }
+    engine_ =
+        path_.empty() ? Engine::fromSafetensors(bytes_.data(), bytes_.size(), opts_) : Engine::fromFile(path_, opts_);
   }
   Napi::Value result(Napi::Env env) override { return ModelWrap::Wrap(env, engine_); }
 

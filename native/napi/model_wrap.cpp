@@ -204,6 +204,7 @@ Napi::Value ModelWrap::Info(const Napi::CallbackInfo& info) {
     o.Set("parameters", static_cast<double>(e->parameters()));
     o.Set("config", e->config().toJson().dump());
     o.Set("hasVocab", !e->vocab().empty());
+    o.Set("mapped", e->mapped());
     return o;
   });
 }

@@ -1,0 +1,104 @@
+#include "weight_file.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../common/errors.h"
+
+namespace dien {
+
+namespace {
+
+const char* errnoName(int e) {
+  switch (e) {
+    case ENOENT: return "ENOENT";
+    case EACCES: return "EACCES";
+    case EISDIR: return "EISDIR";
+    case ENOTDIR: return "ENOTDIR";
+    case EMFILE: return "EMFILE";
+    case EIO: return "EIO";
+    case ELOOP: return "ELOOP";
+    case ENAMETOOLONG: return "ENAMETOOLONG";
+    default: return "error";
+  }
+}
+
+}  // namespace
+
+std::vector<uint8_t> readFile(const std::string& path) {
+  auto fail = [&](const char* what) {
+    const int e = errno;
+    throw CodedError(ErrorCode::Io,
+                     cat(path, ": cannot ", what, " the weight file (", errnoName(e), ": ", strerror(e), ")"));
+  };
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) fail("open");
+  struct stat st {};
+  if (fstat(fd, &st) != 0) {
+    close(fd);
+    fail("inspect");
+  }
+  if (S_ISDIR(st.st_mode)) {
+    close(fd);
+    errno = EISDIR;
+    fail("read");
+  }
+  std::vector<uint8_t> bytes;
+  try {
+    bytes.resize(static_cast<size_t>(st.st_size));
+  } catch (...) {
+    close(fd);
+    throw;
+  }
+  size_t got = 0;
+  while (got < bytes.size()) {
+    const ssize_t n = read(fd, bytes.data() + got, bytes.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      if (n == 0) errno = EIO;  // the file shrank while it was read
+      close(fd);
+      fail("read");
+    }
+    got += static_cast<size_t>(n);
+  }
+  close(fd);
+  return bytes;
+}
+
+std::shared_ptr<MappedFile> MappedFile::open(const std::string& path) {
+  auto fail = [&](const char* what, int fd) {
+    const int e = errno;
+    if (fd >= 0) close(fd);
+    throw CodedError(ErrorCode::Io,
+                     cat(path, ": cannot ", what, " the weight file (", errnoName(e), ": ", strerror(e), ")"));
+  };
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) fail("open", -1);
+  struct stat st {};
+  if (fstat(fd, &st) != 0) fail("inspect", fd);
+  if (S_ISDIR(st.st_mode)) {
+    errno = EISDIR;
+    fail("read", fd);
+  }
+  std::shared_ptr<MappedFile> m(new MappedFile());
+  m->path_ = path;
+  m->size_ = static_cast<size_t>(st.st_size);
+  if (m->size_ > 0) {
+    // Writable but private: pages a training step changes are copied, the file never is.
+    void* addr = mmap(nullptr, m->size_, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+    if (addr == MAP_FAILED) fail("map", fd);
+    m->addr_ = addr;
+  }
+  close(fd);  // the mapping keeps the file's pages
+  return m;
+}
+
+MappedFile::~MappedFile() {
+  if (addr_) munmap(addr_, size_);
+}
+
+}  // namespace dien

@@ -1,0 +1,146 @@
+// Mapped weight files (docs/model.md §12): load(path) maps the file; results equal a
+// copied load; training never writes the file; a table larger than this process could
+// read serves from a sparse multi-GB file; values of mapped tables are checked where used.
+import { createHash } from "node:crypto";
+import { closeSync, ftruncateSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+
+import { DienModel, NonFiniteError, randomBatch, randomTrainBatch } from "../lib";
+
+const dir = mkdtempSync(path.join(tmpdir(), "dien-mapped-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const CONFIG = { model: "dien", itemVocab: 1000, catVocab: 50, userVocab: 20, dItem: 16, dCat: 8, dUser: 8, hidden: 16, maxLen: 20 } as const;
+
+interface Header {
+  n: number;
+  json: Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] } | Record<string, string>>;
+}
+
+function header(bytes: Uint8Array): Header {
+  const n = Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0, true));
+  return { n, json: JSON.parse(Buffer.from(bytes.subarray(8, 8 + n)).toString("utf8")) as Header["json"] };
+}
+
+/**
+ * The file of `bytes` with its item vocabulary grown to `items` rows, written sparse: the
+ * new table is a hole (zeros) that takes no disk space.
+ */
+function growItems(bytes: Uint8Array, items: number, file: string): void {
+  const { n, json } = header(bytes);
+  const meta = json.__metadata__ as Record<string, string>;
+  const config = JSON.parse(meta.config!) as Record<string, unknown>;
+  config.itemVocab = items;
+  const out: Header["json"] = { __metadata__: { ...meta, config: JSON.stringify(config) } };
+  const copies: { from: number; to: number; length: number }[] = [];
+  let at = 0;
+  for (const [name, rec] of Object.entries(json)) {
+    if (name === "__metadata__") continue;
+    const r = rec as { dtype: string; shape: number[]; data_offsets: [number, number] };
+    const shape = name === "embedding.item.weight" ? [items, r.shape[1]!] : r.shape;
+    const length = shape.reduce((a, b) => a * b, 1) * 4;
+    out[name] = { dtype: r.dtype, shape, data_offsets: [at, at + length] };
+    if (name !== "embedding.item.weight") copies.push({ from: 8 + n + r.data_offsets[0], to: at, length });
+    at += length;
+  }
+  let text = JSON.stringify(out);
+  while ((8 + text.length) % 8 !== 0) text += " ";
+  const head = Buffer.alloc(8 + text.length);
+  head.writeBigUInt64LE(BigInt(text.length), 0);
+  head.write(text, 8, "utf8");
+  const fd = openSync(file, "w");
+  try {
+    writeSync(fd, head, 0, head.length, 0);
+    for (const c of copies) writeSync(fd, bytes, c.from, c.length, head.length + c.to);
+    ftruncateSync(fd, head.length + at);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+describe("mapped weight files", () => {
+  it("load(path) maps the file and scores exactly as a copied load", async () => {
+    const file = path.join(dir, "m.safetensors");
+    {
+      using m = await DienModel.create(CONFIG, { seed: 3 });
+      await m.save(file);
+    }
+    using mapped = await DienModel.load(file);
+    using copied = await DienModel.load(file, { mmap: false });
+    using fromBytes = await DienModel.load(readFileSync(file));
+    expect(mapped.info().mapped).toBe(true);
+    expect(copied.info().mapped).toBe(false);
+    expect(fromBytes.info().mapped).toBe(false);
+    const batch = randomBatch(mapped.config, 64, 5, 0);
+    const expected = await copied.predict(batch);
+    expect(await mapped.predict(batch)).toEqual(expected);
+    expect(await fromBytes.predict(batch)).toEqual(expected);
+    expect(Buffer.from(await mapped.toBuffer())).toEqual(readFileSync(file));
+    await expect(DienModel.load(file, { mmap: "yes" } as never)).rejects.toThrow(new TypeError("options.mmap: expected a boolean but got string \"yes\""));
+  });
+
+  it("a training step changes the mapped model, never the file", async () => {
+    const file = path.join(dir, "t.safetensors");
+    {
+      using m = await DienModel.create(CONFIG, { seed: 4 });
+      await m.save(file);
+    }
+    const sha = () => createHash("sha256").update(readFileSync(file)).digest("hex");
+    const before = sha();
+    using model = await DienModel.load(file);
+    const batch = randomBatch(model.config, 32, 6, 1);
+    const p0 = await model.predict(batch);
+    const trainer = model.trainer({ lr: 0.05 });
+    for (let i = 0; i < 3; i++) await trainer.step(randomTrainBatch(model.config, 32, 10 + i));
+    expect(await model.predict(batch)).not.toEqual(p0);
+    expect(sha()).toBe(before);
+    using again = await DienModel.load(file);
+    expect(await again.predict(batch)).toEqual(p0);
+  });
+
+  it("a 4 GiB table in a sparse file loads without being read and serves", async () => {
+    const small = path.join(dir, "small.safetensors");
+    {
+      using m = await DienModel.create(CONFIG, { seed: 5 });
+      await m.save(small);
+    }
+    const big = path.join(dir, "big.safetensors");
+    const items = 1 << 26; // 67,108,864 rows x 16 floats = 4 GiB
+    growItems(readFileSync(small), items, big);
+    const rss0 = process.memoryUsage().rss;
+    const t0 = performance.now();
+    using model = await DienModel.load(big);
+    const loadMs = performance.now() - t0;
+    expect(model.info().mapped).toBe(true);
+    expect(model.config.itemVocab).toBe(items);
+    const batch = randomBatch(model.config, 256, 7, 1); // ids across the whole table
+    const p = await model.predict(batch);
+    expect(p.every((x) => Number.isFinite(x) && x > 0 && x < 1)).toBe(true);
+    const grew = process.memoryUsage().rss - rss0;
+    console.log(`mapped 4 GiB table: loaded in ${loadMs.toFixed(1)} ms, resident memory grew ${(grew / 2 ** 20).toFixed(1)} MiB`);
+    expect(grew).toBeLessThan(512 * 2 ** 20);
+  });
+
+  it("a non-finite value in a mapped table is found where the row is used; a copied load rejects the file", async () => {
+    const file = path.join(dir, "nan.safetensors");
+    {
+      using m = await DienModel.create(CONFIG, { seed: 6 });
+      await m.save(file);
+    }
+    const bytes = readFileSync(file);
+    const { n, json } = header(bytes);
+    const item = json["embedding.item.weight"] as { data_offsets: [number, number]; shape: number[] };
+    bytes.writeFloatLE(Number.NaN, 8 + n + item.data_offsets[0] + 7 * item.shape[1]! * 4); // row 7
+    const poisoned = path.join(dir, "nan2.safetensors");
+    const fd = openSync(poisoned, "w");
+    writeSync(fd, bytes);
+    closeSync(fd);
+    await expect(DienModel.load(poisoned, { mmap: false })).rejects.toThrow(/embedding\.item\.weight holds a non-finite value/);
+    using model = await DienModel.load(poisoned);
+    const batch = randomBatch(model.config, 4, 8, 1);
+    expect((await model.predict(batch)).every(Number.isFinite)).toBe(true);
+    batch.targetItem[2] = 7;
+    await expect(model.predict(batch)).rejects.toThrow(NonFiniteError);
+  });
+});
