@@ -1,6 +1,6 @@
 export { DienModel } from "./model";
 export type { Batch, Candidates, ScoreRequest, TrainBatch, UserHistory } from "./types";
-export type { CreateOptions, Device, EngineOptions, IsaInfo, LossAndGradients, ModelInfo, ScoreOptions } from "./model";
+export type { CreateOptions, Device, EngineOptions, IsaInfo, LossAndGradients, ModelInfo, SaveOptions, ScoreOptions, WeightDtype } from "./model";
 export { Trainer } from "./trainer";
 export type { StepResult, TrainerOptions } from "./trainer";
 export { normalizeConfig } from "./config";

@@ -36,6 +36,20 @@ export interface ScoreOptions {
 
 export type Device = "auto" | "cpu" | "cuda";
 
+/** How a weight file stores its tables and weight matrices (docs/model.md §12). */
+export type WeightDtype = "float32" | "fp16" | "int8";
+
+export interface SaveOptions {
+  /** "float32" (default), or a quantised file: "fp16", "int8" (a scale per row). */
+  dtype?: WeightDtype;
+}
+
+function saveDtype(opts: unknown): WeightDtype {
+  if (opts === undefined) return "float32";
+  const o = expectOptions("options", opts, ["dtype"]);
+  return o.dtype === undefined ? "float32" : expectOneOf("options.dtype", o.dtype, ["float32", "fp16", "int8"] as const);
+}
+
 export interface EngineOptions {
   /** Worker threads for one call; 0 or absent: one per hardware thread. DIEN_THREADS overrides. */
   threads?: number;
@@ -318,17 +332,22 @@ export class DienModel implements Disposable {
     return new Trainer(this, this.#handle().createTrainer(trainerOptions(opts)));
   }
 
-  /** The weights as safetensors bytes (docs/model.md §12). */
-  async toBuffer(): Promise<Buffer> {
+  /**
+   * The weights as safetensors bytes (docs/model.md §12). dtype "fp16" or "int8" writes
+   * a quantised file: the tables and weight matrices as F16, or as I8 with a scale per
+   * row; it loads as any weight file (docs/model.md §12, "Quantised files").
+   */
+  async toBuffer(opts?: SaveOptions): Promise<Buffer> {
     const handle = this.#handle();
+    const dtype = saveDtype(opts);
     // Staged now, holding the engine: a save made before dispose() still runs.
-    return this.#enqueue<Buffer>(() => handle.stageSave(), undefined);
+    return this.#enqueue<Buffer>(() => handle.stageSave(dtype), undefined);
   }
 
   /** Writes the weight file atomically: a temp file in the same folder, fsync, rename. */
-  async save(path: string): Promise<void> {
+  async save(path: string, opts?: SaveOptions): Promise<void> {
     if (typeof path !== "string" || path.length === 0) throw invalidType("path", "a non-empty string", path);
-    await writeFileAtomic(path, await this.toBuffer());
+    await writeFileAtomic(path, await this.toBuffer(opts));
   }
 
   info(): ModelInfo {

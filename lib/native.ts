@@ -41,8 +41,8 @@ export interface NativeModel {
   stagePredict(inputs: Batch, logits: boolean): NativeCall;
   /** R requests packed end to end (lib/requests.ts); resolves every candidate's result in order. */
   stageRequests(requests: NativeRequests, logits: boolean): NativeCall;
-  /** The weight file's bytes, as a prepared call (resolves a Buffer). */
-  stageSave(): NativeCall;
+  /** The weight file's bytes, as a prepared call (resolves a Buffer); dtype "fp16" / "int8" quantises. */
+  stageSave(dtype?: string): NativeCall;
   /** The training-mode loss and every gradient (resolves NativeGradients). */
   stageGradients(batch: TrainBatch): NativeCall;
   createTrainer(options: NativeTrainerOptions): NativeTrainer;

@@ -7,6 +7,7 @@
       "native/model/config.cpp",
       "native/model/derived.cpp",
       "native/model/engine.cpp",
+      "native/model/quantize.cpp",
       "native/model/safetensors.cpp",
       "native/model/tensors.cpp",
       "native/model/weight_file.cpp",

@@ -3,6 +3,7 @@
  * The `dien` command: train a zoo model on a click log and evaluate it, in one command.
  *   dien train --model dien --train data/train --test data/test [--format dien|din|movielens] ...
  *   dien eval --weights model.safetensors --test data/test [--format dien|din] [--json]
+ *   dien quantize --weights model.safetensors --dtype int8|fp16 --out model.int8.safetensors
  *   dien serve --weights model.safetensors [--port 8080] [--host 127.0.0.1]
  */
 import { Command, InvalidArgumentError, Option } from "commander";
@@ -14,6 +15,7 @@ import { Trainer } from "../trainer";
 import { newReport } from "../data/formats";
 import { type Format, type PreparedData, type TestMetrics, evaluate, paperConfig, prepareData, streamDataset, trainLoop } from "./pipeline";
 import { runExperiment } from "./experiment";
+import { quantizeCommand } from "./quantize";
 import { serveCommand } from "./serve";
 
 function integer(min: number) {
@@ -133,6 +135,21 @@ program
     for (const m of models) if (!(MODEL_NAMES as readonly string[]).includes(m)) throw new InvalidArgumentError(`--models: unknown model "${m}" (one of ${MODEL_NAMES.join(", ")})`);
     const command = `npx dien experiment --data <ml-latest-small> --seeds ${o.seeds} --models ${models.join(",")} --epochs ${o.epochs} --batch ${o.batch} --lr ${o.lr}`;
     await runExperiment({ data: o.data, models: models as ModelName[], seeds: o.seeds, epochs: o.epochs, batch: o.batch, lr: o.lr, threads: o.threads, maxLen: o.maxLen, out: o.out, command });
+  });
+
+program
+  .command("quantize")
+  .description("write a quantised copy of a weight file (fp16, or int8 with a scale per row) and report its error")
+  .requiredOption("--weights <file>", "float32 weight file")
+  .addOption(new Option("--dtype <dtype>", "storage of the tables and weight matrices").choices(["fp16", "int8"]).makeOptionMandatory())
+  .requiredOption("--out <file>", "where to write the quantised file")
+  .option("--test <path>", "also compare test AUC on this file or folder")
+  .addOption(new Option("--format <format>", "format of --test").choices(["dien", "din"]).default("dien"))
+  .option("--json", "print one JSON object as the last line of stdout", false)
+  .action(async (o) => {
+    const report = await quantizeCommand({ weights: o.weights, dtype: o.dtype, out: o.out, test: o.test, format: o.format });
+    process.stderr.write(`${report.text}\n`);
+    if (o.json) console.log(JSON.stringify(report.json));
   });
 
 program

@@ -110,9 +110,9 @@ void Engine::scoreRequests(const RequestsView& r, float* out, bool logits) {
   finish(out, r.candidates(), logits, "candidate");
 }
 
-std::vector<uint8_t> Engine::save() const {
+std::vector<uint8_t> Engine::save(StorageType dtype) const {
   std::lock_guard<std::mutex> lock(mutex_);
-  return writeSafetensors(config_, *weights_, nullptr, vocab_);
+  return writeSafetensors(config_, *weights_, nullptr, vocab_, dtype);
 }
 
 std::vector<uint8_t> Engine::saveWith(const CheckpointView& extras) const {

@@ -52,7 +52,8 @@ class Engine {
   void predict(const BatchView& b, float* out, bool logits);
   // Results in candidate order, out[candOff[R]] (docs/model.md §15).
   void scoreRequests(const RequestsView& r, float* out, bool logits);
-  std::vector<uint8_t> save() const;
+  // dtype F16 / I8: a quantised file (docs/model.md §12).
+  std::vector<uint8_t> save(StorageType dtype = StorageType::F32) const;
   // The weights plus a trainer's state (train/trainer.h), under the engine's lock.
   std::vector<uint8_t> saveWith(const CheckpointView& extras) const;
 

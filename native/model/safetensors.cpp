@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "../common/errors.h"
+#include "quantize.h"
 
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
               "safetensors data is little-endian; this reader copies it as is");
@@ -20,7 +21,13 @@ constexpr uint64_t kMaxHeader = 100u << 20;  // 100 MiB of JSON is far beyond an
 struct Entry {
   std::string name;
   uint64_t begin = 0, end = 0;
+  StorageType dtype = StorageType::F32;
+  int64_t scale = -1;  // I8: position of its "NAME.scale" entry in Parsed::scales
 };
+
+constexpr const char* kScaleSuffix = ".scale";
+
+size_t bytesPer(StorageType t) { return t == StorageType::F32 ? 4 : t == StorageType::F16 ? 2 : 1; }
 
 // The model's tensors followed by the optimiser state of a checkpoint (safetensors.h).
 std::vector<TensorSpec> withOptimizerState(const std::vector<TensorSpec>& model) {
@@ -67,6 +74,7 @@ struct Parsed {
   std::string vocab, trainer;
   std::vector<TensorSpec> modelSpecs, specs;  // specs: modelSpecs, then a checkpoint's state
   std::vector<Entry> entries;                 // in specs order
+  std::vector<Entry> scales;                  // of the I8 entries (Entry::scale)
   const uint8_t* data = nullptr;              // the data section
   uint64_t dataOffset = 0;                    // of the data section in the file
 };
@@ -126,52 +134,82 @@ Parsed parseHeader(const uint8_t* bytes, size_t size) {
     if (!m.second.isObject()) throw FormatError(cat("weights: tensor ", m.first, ": record is not an object"));
     records[m.first] = &m.second;
   }
+  // A record's dtype, shape and offsets, checked against what the tensor must be.
+  auto entryOf = [&](const std::string& name, const Json& rec, const std::vector<int64_t>& wantShape,
+                     StorageType wantType, bool quantizedAllowed) {
+    const Json* dtype = rec.find("dtype");
+    const Json* shape = rec.find("shape");
+    const Json* offsets = rec.find("data_offsets");
+    if (!dtype || !dtype->isString()) throw FormatError(cat("weights: tensor ", name, ": missing dtype"));
+    Entry e;
+    e.name = name;
+    const std::string& dt = dtype->asString();
+    if (wantType == StorageType::F16) {  // a scale: BF16, two bytes per row
+      if (dt != "BF16") throw FormatError(cat("weights: tensor ", name, ": dtype ", dt, ", expected BF16"));
+      e.dtype = StorageType::F16;
+    } else if (dt == "F32" || (quantizedAllowed && (dt == "F16" || dt == "I8"))) {
+      e.dtype = dt == "F32" ? StorageType::F32 : dt == "F16" ? StorageType::F16 : StorageType::I8;
+    } else {
+      throw FormatError(
+          cat("weights: tensor ", name, ": dtype ", dt, ", expected ", quantizedAllowed ? "F32, F16 or I8" : "F32"));
+    }
+    if (!shape || !shape->isArray()) throw FormatError(cat("weights: tensor ", name, ": missing shape"));
+    std::vector<int64_t> dims;
+    for (const Json& d : shape->items()) {
+      if (!d.isInteger() || d.asNumber() < 0)
+        throw FormatError(cat("weights: tensor ", name, ": shape holds a non-integer or negative dimension"));
+      dims.push_back(static_cast<int64_t>(d.asNumber()));
+    }
+    if (dims != wantShape)
+      throw FormatError(cat("weights: tensor ", name, " has shape ", shapeText(dims), " but the config (",
+                            configSummary(config), ") implies ", shapeText(wantShape)));
+    if (!offsets || !offsets->isArray() || offsets->items().size() != 2 || !offsets->items()[0].isInteger() ||
+        !offsets->items()[1].isInteger() || offsets->items()[0].asNumber() < 0 || offsets->items()[1].asNumber() < 0)
+      throw FormatError(cat("weights: tensor ", name, ": data_offsets must be two non-negative integers"));
+    e.begin = static_cast<uint64_t>(offsets->items()[0].asNumber());
+    e.end = static_cast<uint64_t>(offsets->items()[1].asNumber());
+    if (e.end < e.begin)
+      throw FormatError(
+          cat("weights: tensor ", name, ": data_offsets [", e.begin, ", ", e.end, ") end before they begin"));
+    uint64_t numel = 1;
+    for (const int64_t d : wantShape) numel *= static_cast<uint64_t>(d);
+    const uint64_t want = bytesPer(e.dtype) * numel;
+    if (e.end - e.begin != want)
+      throw FormatError(cat("weights: tensor ", name, ": data_offsets [", e.begin, ", ", e.end, ") hold ",
+                            e.end - e.begin, " bytes but shape ", shapeText(wantShape), " of ", dt, " needs ", want));
+    if (e.end > dataSize)
+      throw FormatError(cat("weights: tensor ", name, ": data_offsets [", e.begin, ", ", e.end,
+                            ") run past the data section (", dataSize, " bytes): the file is truncated"));
+    return e;
+  };
+
   std::map<std::string, size_t> expected;
   for (size_t i = 0; i < specs.size(); ++i) expected[specs[i].name] = i;
+  for (const auto& e : expected)
+    if (!records.count(e.first)) throw FormatError(cat("weights: missing tensor ", e.first));
+  std::vector<Entry> entries, scales;
+  for (size_t i = 0; i < specs.size(); ++i) {
+    const TensorSpec& spec = specs[i];
+    // Only a model tensor may be quantised (a checkpoint's optimiser state stays F32).
+    Entry e = entryOf(spec.name, *records[spec.name], spec.shape, StorageType::F32,
+                      i < modelSpecs.size() && quantizable(spec));
+    if (e.dtype == StorageType::I8) {
+      const std::string scaleName = spec.name + kScaleSuffix;
+      if (!records.count(scaleName))
+        throw FormatError(
+            cat("weights: tensor ", spec.name, " is I8 but the file has no ", scaleName, " (BF16, one per row)"));
+      e.scale = static_cast<int64_t>(scales.size());
+      scales.push_back(entryOf(scaleName, *records[scaleName], {spec.shape[0]}, StorageType::F16, false));
+      expected[scaleName] = specs.size() + scales.size();
+    }
+    entries.push_back(e);
+  }
   for (const auto& r : records)
     if (!expected.count(r.first))
       throw FormatError(cat("weights: unexpected tensor ", r.first, " (not part of a ", modelName(config.model),
                             " model with this config)"));
-  for (const auto& e : expected)
-    if (!records.count(e.first)) throw FormatError(cat("weights: missing tensor ", e.first));
-
-  std::vector<Entry> entries;
-  for (const auto& spec : specs) {
-    const Json& rec = *records[spec.name];
-    const Json* dtype = rec.find("dtype");
-    const Json* shape = rec.find("shape");
-    const Json* offsets = rec.find("data_offsets");
-    if (!dtype || !dtype->isString()) throw FormatError(cat("weights: tensor ", spec.name, ": missing dtype"));
-    if (dtype->asString() != "F32")
-      throw FormatError(cat("weights: tensor ", spec.name, ": dtype ", dtype->asString(), ", expected F32"));
-    if (!shape || !shape->isArray()) throw FormatError(cat("weights: tensor ", spec.name, ": missing shape"));
-    std::vector<int64_t> dims;
-    for (const Json& d : shape->items()) {
-      if (!d.isInteger() || d.asNumber() < 0)
-        throw FormatError(cat("weights: tensor ", spec.name, ": shape holds a non-integer or negative dimension"));
-      dims.push_back(static_cast<int64_t>(d.asNumber()));
-    }
-    if (dims != spec.shape)
-      throw FormatError(cat("weights: tensor ", spec.name, " has shape ", shapeText(dims), " but the config (",
-                            configSummary(config), ") implies ", spec.shapeText()));
-    if (!offsets || !offsets->isArray() || offsets->items().size() != 2 || !offsets->items()[0].isInteger() ||
-        !offsets->items()[1].isInteger() || offsets->items()[0].asNumber() < 0 || offsets->items()[1].asNumber() < 0)
-      throw FormatError(cat("weights: tensor ", spec.name, ": data_offsets must be two non-negative integers"));
-    Entry e{spec.name, static_cast<uint64_t>(offsets->items()[0].asNumber()),
-            static_cast<uint64_t>(offsets->items()[1].asNumber())};
-    if (e.end < e.begin)
-      throw FormatError(
-          cat("weights: tensor ", spec.name, ": data_offsets [", e.begin, ", ", e.end, ") end before they begin"));
-    const uint64_t want = 4ull * static_cast<uint64_t>(spec.numel());
-    if (e.end - e.begin != want)
-      throw FormatError(cat("weights: tensor ", spec.name, ": data_offsets [", e.begin, ", ", e.end, ") hold ",
-                            e.end - e.begin, " bytes but shape ", spec.shapeText(), " of F32 needs ", want));
-    if (e.end > dataSize)
-      throw FormatError(cat("weights: tensor ", spec.name, ": data_offsets [", e.begin, ", ", e.end,
-                            ") run past the data section (", dataSize, " bytes): the file is truncated"));
-    entries.push_back(e);
-  }
   std::vector<Entry> sorted = entries;
+  sorted.insert(sorted.end(), scales.begin(), scales.end());
   std::sort(sorted.begin(), sorted.end(), [](const Entry& a, const Entry& b) { return a.begin < b.begin; });
   uint64_t cursor = 0;
   for (const Entry& e : sorted) {
@@ -194,6 +232,7 @@ Parsed parseHeader(const uint8_t* bytes, size_t size) {
   p.modelSpecs = modelSpecs;
   p.specs = specs;
   p.entries = std::move(entries);
+  p.scales = std::move(scales);
   p.data = data;
   p.dataOffset = 8 + headerLen;
   return p;
@@ -212,12 +251,40 @@ void checkValues(const TensorSpec& spec, const float* v) {
         throw FormatError(cat("weights: tensor ", spec.name, " holds a negative variance (", v[k], ") at element ", k));
 }
 
+// The values of entry e as float32 into dst (little-endian hosts only, checked at build time).
+void decode(const Parsed& p, const Entry& e, const TensorSpec& spec, float* dst) {
+  const uint8_t* src = p.data + e.begin;
+  const int64_t n = spec.numel();
+  switch (e.dtype) {
+    case StorageType::F32: std::memcpy(dst, src, e.end - e.begin); return;
+    case StorageType::F16:
+      for (int64_t k = 0; k < n; ++k) {
+        uint16_t h;
+        std::memcpy(&h, src + 2 * k, 2);
+        dst[k] = halfToFloat(h);
+      }
+      return;
+    case StorageType::I8: {
+      const Entry& s = p.scales[static_cast<size_t>(e.scale)];
+      const int64_t rows = spec.shape[0], cols = spec.shape[1];
+      std::vector<uint16_t> scale(static_cast<size_t>(rows));
+      if (rows > 0) std::memcpy(scale.data(), p.data + s.begin, s.end - s.begin);
+      for (int64_t r = 0; r < rows; ++r) {
+        const float v = bf16ToFloat(scale[static_cast<size_t>(r)]);
+        if (!std::isfinite(v) || v < 0)
+          throw FormatError(cat("weights: tensor ", s.name, " holds an invalid scale (", v, ") at row ", r));
+      }
+      dequantizeRowsI8(reinterpret_cast<const int8_t*>(src), scale.data(), rows, cols, dst);
+      return;
+    }
+  }
+}
+
 LoadedWeights copyTensors(Parsed& p, CheckpointState* extras) {
   const Config& config = p.config;
   const std::vector<TensorSpec>& specs = p.specs;
   const std::vector<TensorSpec>& modelSpecs = p.modelSpecs;
   const std::vector<Entry>& entries = p.entries;
-  const uint8_t* data = p.data;
   const std::string& trainer = p.trainer;
   // The header is consistent with the file: only now allocate what the file holds.
   auto weights = std::make_unique<Weights>(config, Weights::Fill::Uninitialised);
@@ -243,7 +310,7 @@ LoadedWeights copyTensors(Parsed& p, CheckpointState* extras) {
       skipped.resize(static_cast<size_t>(spec.numel()));
       dst = skipped.data();
     }
-    std::memcpy(dst, data + e.begin, e.end - e.begin);  // little-endian hosts only (checked at build time)
+    decode(p, e, spec, dst);
     checkValues(spec, dst);
   }
   return LoadedWeights{config, std::move(weights), std::move(p.vocab)};
@@ -263,7 +330,7 @@ LoadedWeights mapSafetensors(std::shared_ptr<MappedFile> file) {
   bool inPlace = p.trainer.empty() && p.dataOffset % alignof(float) == 0;
   uint64_t at = 0;
   for (size_t i = 0; inPlace && i < p.entries.size(); ++i) {
-    inPlace = p.entries[i].begin == at;
+    inPlace = p.entries[i].begin == at && p.entries[i].dtype == StorageType::F32;
     at = p.entries[i].end;
   }
   if (!inPlace) return copyTensors(p, nullptr);
@@ -277,7 +344,7 @@ LoadedWeights mapSafetensors(std::shared_ptr<MappedFile> file) {
 }
 
 std::vector<uint8_t> writeSafetensors(const Config& c, const Weights& w, const CheckpointView* extras,
-                                      const std::string& vocab) {
+                                      const std::string& vocab, StorageType dtype) {
   Json header = Json::object();
   Json meta = Json::object();
   meta.set("format", Json::string("dien"));
@@ -285,32 +352,76 @@ std::vector<uint8_t> writeSafetensors(const Config& c, const Weights& w, const C
   meta.set("config", Json::string(c.toJson().dump()));
   const bool checkpoint = extras && !extras->trainer.empty();
   if (checkpoint) meta.set("trainer", Json::string(extras->trainer));
+  if (checkpoint && dtype != StorageType::F32) throw InputError("dtype: a checkpoint is written in float32");
+  if (dtype != StorageType::F32) meta.set("quantization", Json::string(quantizationName(dtype)));
   if (!vocab.empty()) meta.set("vocab", Json::string(vocab));
   header.set("__metadata__", meta);
   const std::vector<TensorSpec> specs = checkpoint ? withOptimizerState(w.specs()) : w.specs();
-  std::vector<const float*> sources;
+  // One blob per record, in writing order: a tensor, then (I8) its scales.
+  struct Blob {
+    std::string name, dtype;
+    std::vector<int64_t> shape;
+    std::vector<uint8_t> bytes;  // encoded (F16, I8, BF16 scales) ...
+    const float* f32 = nullptr;  // ... or F32 written straight from the weights
+  };
+  std::vector<Blob> blobs;
   for (size_t i = 0; i < specs.size(); ++i) {
+    const TensorSpec& s = specs[i];
+    const float* src = nullptr;
     if (i < w.specs().size()) {
-      sources.push_back(w.at(i));
+      src = w.at(i);
     } else {
       const size_t k = (i - w.specs().size()) / 2;
       const size_t model = trainableIndex(w.specs(), k);
-      sources.push_back(((i - w.specs().size()) % 2 == 0 ? extras->m : extras->v)->at(model));
+      src = ((i - w.specs().size()) % 2 == 0 ? extras->m : extras->v)->at(model);
     }
+    const StorageType t = i < w.specs().size() && quantizable(s) ? dtype : StorageType::F32;
+    Blob b{s.name, "F32", s.shape, {}, nullptr};
+    const size_t n = static_cast<size_t>(s.numel());
+    if (t == StorageType::F32) {
+      b.f32 = src;
+      blobs.push_back(std::move(b));
+      continue;
+    }
+    if (t == StorageType::F16) {
+      b.dtype = "F16";
+      b.bytes.resize(2 * n);
+      for (size_t k = 0; k < n; ++k) {
+        const uint16_t h = floatToHalf(src[k]);
+        std::memcpy(b.bytes.data() + 2 * k, &h, 2);
+      }
+      blobs.push_back(std::move(b));
+      continue;
+    }
+    const int64_t rows = s.shape[0], cols = s.shape[1];
+    std::vector<uint16_t> scales(static_cast<size_t>(rows));
+    b.dtype = "I8";
+    b.bytes.resize(n);
+    quantizeRowsI8(src, rows, cols, reinterpret_cast<int8_t*>(b.bytes.data()), scales.data());
+    Blob sc{s.name + kScaleSuffix, "BF16", {rows}, std::vector<uint8_t>(2 * scales.size()), nullptr};
+    if (!scales.empty()) std::memcpy(sc.bytes.data(), scales.data(), sc.bytes.size());
+    blobs.push_back(std::move(b));
+    blobs.push_back(std::move(sc));
   }
+  auto sizeOf = [](const Blob& b) {
+    if (!b.f32) return static_cast<uint64_t>(b.bytes.size());
+    uint64_t n = 4;
+    for (const int64_t d : b.shape) n *= static_cast<uint64_t>(d);
+    return n;
+  };
   uint64_t offset = 0;
-  for (const TensorSpec& s : specs) {
+  for (const Blob& b : blobs) {
     Json rec = Json::object();
-    rec.set("dtype", Json::string("F32"));
+    rec.set("dtype", Json::string(b.dtype));
     Json shape = Json::array();
-    for (const int64_t d : s.shape) shape.push(Json::number(static_cast<double>(d)));
+    for (const int64_t d : b.shape) shape.push(Json::number(static_cast<double>(d)));
     rec.set("shape", shape);
     Json offs = Json::array();
-    const uint64_t bytes = 4ull * static_cast<uint64_t>(s.numel());
+    const uint64_t bytes = sizeOf(b);
     offs.push(Json::number(static_cast<double>(offset)));
     offs.push(Json::number(static_cast<double>(offset + bytes)));
     rec.set("data_offsets", offs);
-    header.set(s.name, rec);
+    header.set(b.name, rec);
     offset += bytes;
   }
   std::string text = header.dump();
@@ -320,9 +431,9 @@ std::vector<uint8_t> writeSafetensors(const Config& c, const Weights& w, const C
   for (int i = 0; i < 8; ++i) out[i] = static_cast<uint8_t>(len >> (8 * i));
   std::memcpy(out.data() + 8, text.data(), text.size());
   uint8_t* dst = out.data() + 8 + text.size();
-  for (size_t i = 0; i < specs.size(); ++i) {
-    const size_t bytes = 4 * static_cast<size_t>(specs[i].numel());
-    std::memcpy(dst, sources[i], bytes);
+  for (const Blob& b : blobs) {
+    const size_t bytes = static_cast<size_t>(sizeOf(b));
+    if (bytes > 0) std::memcpy(dst, b.f32 ? static_cast<const void*>(b.f32) : b.bytes.data(), bytes);
     dst += bytes;
   }
   return out;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "config.h"
+#include "quantize.h"
 #include "tensors.h"
 #include "weight_file.h"
 #include "weights.h"
@@ -45,7 +46,8 @@ LoadedWeights readSafetensors(const uint8_t* bytes, size_t size, CheckpointState
 // The same checks on a mapped file; the weights then live in the mapping (docs/model.md
 // §12) when the file is laid out as this engine writes it, else they are copied.
 LoadedWeights mapSafetensors(std::shared_ptr<MappedFile> file);
+// dtype F16 / I8 writes a quantised file (quantize.h); a checkpoint is always F32.
 std::vector<uint8_t> writeSafetensors(const Config& c, const Weights& w, const CheckpointView* extras = nullptr,
-                                      const std::string& vocab = "");
+                                      const std::string& vocab = "", StorageType dtype = StorageType::F32);
 
 }  // namespace dien

@@ -168,12 +168,18 @@ Napi::Value ModelWrap::StageRequests(const Napi::CallbackInfo& info) {
   });
 }
 
-// stageSave() -> prepared call resolving the weight file's bytes; it holds its own share
-// of the engine, so a save made before dispose() still runs.
+// stageSave(dtype?: "float32" | "fp16" | "int8") -> prepared call resolving the weight
+// file's bytes; it holds its own share of the engine, so a save made before dispose()
+// still runs.
 Napi::Value ModelWrap::StageSave(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guarded(env, [&]() -> Napi::Value {
-    return wrapCall(env, std::make_unique<BytesJob>([e = engine()] { return e->save(); }), "dien.save");
+    StorageType dtype = StorageType::F32;
+    if (info.Length() > 0 && !info[0].IsUndefined()) {
+      if (!info[0].IsString()) throw TypeMismatch(cat("dtype: expected a string but got ", describeJsValue(info[0])));
+      dtype = storageTypeFromName(info[0].As<Napi::String>().Utf8Value());
+    }
+    return wrapCall(env, std::make_unique<BytesJob>([e = engine(), dtype] { return e->save(dtype); }), "dien.save");
   });
 }
 

@@ -1,15 +1,18 @@
 // Weight files: round trips, and every way a file can be corrupt, truncated or lying,
 // each rejected whole, before tensor memory is allocated, naming the tensor or key.
 #include <chrono>
+#include <cmath>
 #include <cstring>
 #include <functional>
 #include <limits>
+#include <random>
 #include <string>
 #include <vector>
 
 #include "common/errors.h"
 #include "common/json.h"
 #include "model/engine.h"
+#include "model/quantize.h"
 #include "model/safetensors.h"
 #include "test_harness.h"
 #include "test_util.h"
@@ -168,4 +171,52 @@ TEST(safetensors_checks_the_header_before_allocating) {
                       t.set("shape", shape);
                     }),
          "tensor embedding.item.weight: data_offsets");
+}
+
+TEST(half_and_bfloat16_conversions_round_to_nearest_even) {
+  // Every half survives half -> float -> half (NaNs stay NaNs).
+  for (uint32_t h = 0; h < 65536; ++h) {
+    const float f = halfToFloat(static_cast<uint16_t>(h));
+    if (std::isnan(f)) {
+      CHECK(std::isnan(halfToFloat(floatToHalf(f))));
+      continue;
+    }
+    CHECK_MSG(floatToHalf(f) == h, cat("half 0x", std::hex, h, " came back as 0x", floatToHalf(f)));
+  }
+  CHECK(floatToHalf(1.0f) == 0x3c00);
+  CHECK(floatToHalf(-2.5f) == 0xc100);
+  CHECK(floatToHalf(65504.0f) == 0x7bff);
+  CHECK(floatToHalf(65520.0f) == 0x7c00);                // rounds past the largest half: inf
+  CHECK(floatToHalf(1.0f + 1.0f / 2048) == 0x3c00);      // a tie rounds to the even neighbour
+  CHECK(floatToHalf(1.0f + 3.0f / 2048) == 0x3c02);      // ... in both directions
+  CHECK(floatToHalf(5.9604645e-8f) == 0x0001);           // the smallest subnormal
+  CHECK(floatToHalf(2.0e-8f) == 0x0000);                 // below half of it: zero
+  CHECK(halfToFloat(0x0001) == 5.9604644775390625e-8f);  // 2^-24
+  CHECK(floatToBf16(1.0f) == 0x3f80);
+  CHECK(floatToBf16(3.14159265f) == 0x4049);
+  CHECK(std::isnan(bf16ToFloat(floatToBf16(std::numeric_limits<float>::quiet_NaN()))));
+}
+
+TEST(int8_rows_hold_every_value_within_half_a_step) {
+  std::mt19937_64 rng(9);
+  std::normal_distribution<float> n(0.0f, 1.0f);
+  const int64_t rows = 300, cols = 18;
+  std::vector<float> x(rows * cols), back(rows * cols);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c)
+      x[r * cols + c] = r == 7 ? 0.0f : n(rng) * std::pow(10.0f, static_cast<float>(r % 9 - 6));
+  std::vector<int8_t> q(x.size());
+  std::vector<uint16_t> scales(rows);
+  quantizeRowsI8(x.data(), rows, cols, q.data(), scales.data());
+  dequantizeRowsI8(q.data(), scales.data(), rows, cols, back.data());
+  for (int64_t r = 0; r < rows; ++r) {
+    const float scale = bf16ToFloat(scales[r]);
+    if (r == 7) CHECK(scale == 0.0f);
+    for (int64_t c = 0; c < cols; ++c) {
+      const size_t k = static_cast<size_t>(r * cols + c);
+      CHECK(q[k] >= -127);  // -128 is never used: the range is symmetric
+      CHECK_MSG(std::fabs(back[k] - x[k]) <= scale * 0.5f * 1.0001f,
+                cat("row ", r, " col ", c, ": ", x[k], " came back as ", back[k], " (step ", scale, ")"));
+    }
+  }
 }
