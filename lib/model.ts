@@ -98,6 +98,8 @@ export interface ModelInfo {
   parameters: number;
   /** The weights live in the mapped weight file (load(path) with mmap), not in memory of their own. */
   mapped: boolean;
+  /** Bytes the weights' values take: quantised tables (fp16 / int8 files) stay quantised in memory. */
+  weightBytes: number;
   config: ModelConfig;
   isa: IsaInfo;
 }
@@ -329,7 +331,13 @@ export class DienModel implements Disposable {
    * through this model's queue: a predict never sees half-updated weights.
    */
   trainer(opts?: TrainerOptions): Trainer {
-    return new Trainer(this, this.#handle().createTrainer(trainerOptions(opts)));
+    const handle = this.#handle();
+    const options = trainerOptions(opts);
+    try {
+      return new Trainer(this, handle.createTrainer(options));
+    } catch (err) {
+      throw fromNative(err);
+    }
   }
 
   /**
@@ -359,6 +367,7 @@ export class DienModel implements Disposable {
       threads: i.threads,
       parameters: i.parameters,
       mapped: i.mapped,
+      weightBytes: i.weightBytes,
       config: this.#config,
       isa: { march: build.march, built: words(build.builtIsa), running: words(build.runningIsa) },
     };

@@ -17,6 +17,8 @@ export interface NativeInfo {
   hasVocab: boolean;
   /** The weights live in a mapped file. */
   mapped: boolean;
+  /** Bytes the weights' values take (quantised tables count their stored size). */
+  weightBytes: number;
 }
 
 /** R requests packed end to end: request r owns [histOffsets[r], histOffsets[r+1]) and [candOffsets[r], candOffsets[r+1]). */

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 
-import { DienModel, paperDefaults } from "../lib";
+import { DienModel, paperDefaults, randomBatch, randomTrainBatch } from "../lib";
 import { FIXTURES, fixtureBatch, fixtureNames, loadFixture, relativeError } from "./helpers";
 
 const CLI = path.join(__dirname, "..", "dist", "lib", "cli", "dien.js");
@@ -113,5 +113,27 @@ describe("quantised weight files", () => {
     expect(report.error.relativeLogit).toBeLessThanOrEqual(BOUND.int8);
     expect(report.error.maxAbsProbability).toBeLessThan(0.05);
     expect(r.stderr).toMatch(/int8: .*x smaller than/);
+  });
+
+  it("quantised tables stay quantised in memory, mapped or read; such a model serves but does not train", async () => {
+    using float = await DienModel.create({ ...paperDefaults(), itemVocab: 400_000 }, { seed: 2 });
+    const file = path.join(dir, "big.int8.safetensors");
+    await float.save(file, { dtype: "int8" });
+    using mapped = await DienModel.load(file);
+    using read = await DienModel.load(file, { mmap: false });
+    const f = float.info();
+    for (const q of [mapped.info(), read.info()]) {
+      expect(q.parameters).toBe(f.parameters);
+      expect(f.weightBytes / q.weightBytes).toBeGreaterThan(3.5);
+    }
+    expect(mapped.info().mapped).toBe(true);
+    expect(read.info().mapped).toBe(false);
+    const batch = randomBatch(float.config, 256, 3, 1);
+    expect(await mapped.predict(batch)).toEqual(await read.predict(batch));
+    expect(() => read.trainer()).toThrow(/quantised .* serves but does not train/);
+    await expect(read.lossAndGradients(randomTrainBatch(read.config, 4, 1))).rejects.toMatchObject({
+      code: "DIEN_BAD_CONFIG",
+      message: expect.stringMatching(/quantised .* serves but does not train/),
+    });
   });
 });

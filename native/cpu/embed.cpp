@@ -7,7 +7,7 @@ namespace dien {
 
 int embedRecords(const Config& c, const PackedWeights& pw, Workspace& ws, int n, const int32_t* const* items,
                  const int32_t* const* cats, const int* len) {
-  const int E = c.embedWidth(), dI = c.dItem, dC = c.dCat;
+  const int E = c.embedWidth(), dI = c.dItem;
   int rows = 0;
   for (int j = 0; j < n; ++j) {
     ws.recOff[j] = rows;
@@ -20,8 +20,8 @@ int embedRecords(const Config& c, const PackedWeights& pw, Workspace& ws, int n,
     std::fill(s, s + E, 0.0f);
     for (int t = 0; t < len[j]; ++t) {
       float* x = ws.X.data() + static_cast<size_t>(ws.recOff[j] + t) * E;
-      std::memcpy(x, pw.itemEmb + static_cast<size_t>(items[j][t]) * dI, sizeof(float) * dI);
-      std::memcpy(x + dI, pw.catEmb + static_cast<size_t>(cats[j][t]) * dC, sizeof(float) * dC);
+      pw.itemEmb.row(items[j][t], x);
+      pw.catEmb.row(cats[j][t], x + dI);
       for (int k = 0; k < E; ++k) s[k] += x[k];
     }
   }
@@ -29,8 +29,8 @@ int embedRecords(const Config& c, const PackedWeights& pw, Workspace& ws, int n,
 }
 
 void embedTarget(const Config& c, const PackedWeights& pw, int32_t item, int32_t cat, float* dst) {
-  std::memcpy(dst, pw.itemEmb + static_cast<size_t>(item) * c.dItem, sizeof(float) * c.dItem);
-  std::memcpy(dst + c.dItem, pw.catEmb + static_cast<size_t>(cat) * c.dCat, sizeof(float) * c.dCat);
+  pw.itemEmb.row(item, dst);
+  pw.catEmb.row(cat, dst + c.dItem);
 }
 
 }  // namespace dien

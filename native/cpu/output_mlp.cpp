@@ -17,7 +17,7 @@ void buildInput(const Config& c, const PackedWeights& pw, const Workspace& rec, 
   const PackedMlp& m = pw.mlp;
   const float* ea = ws.ea.data() + static_cast<size_t>(j) * E;
   const float* s = rec.sRec.data() + static_cast<size_t>(ws.candRec[j]) * E;
-  if (dU > 0) std::memcpy(x, pw.userEmb + static_cast<size_t>(cand.user) * dU, sizeof(float) * dU);
+  if (dU > 0) pw.userEmb.row(cand.user, x);
   float* p = x + dU;
   std::memcpy(p, ea, sizeof(float) * E);
   std::memcpy(p + E, s, sizeof(float) * E);
@@ -69,8 +69,9 @@ float wideLogit(const PackedWeights& pw, const Workspace& rec, const Candidate& 
   int hits = 0;
   const int32_t* hc = rec.recCats[cand.rec];
   for (int t = 0; t < rec.recLen[cand.rec]; ++t) hits += hc[t] == cand.cat;
-  float logit = pw.wideItem[cand.item] + pw.wideCat[cand.cat] + pw.wideCross[cand.cat] * static_cast<float>(hits);
-  if (pw.wideUser) logit += pw.wideUser[cand.user];
+  float logit =
+      pw.wideItem.at(cand.item) + pw.wideCat.at(cand.cat) + pw.wideCross.at(cand.cat) * static_cast<float>(hits);
+  if (pw.wideUser) logit += pw.wideUser.at(cand.user);
   return logit;
 }
 

@@ -54,12 +54,21 @@ void packScorer(PackedScorer& s, const Weights& w, TensorKind weight, TensorKind
 
 }  // namespace
 
+TableRef TableRef::of(const Weights& w, TensorKind k) {
+  const size_t i = w.indexOf(k, 0);
+  TableRef t;
+  t.cols = static_cast<int>(w.specs()[i].shape[1]);
+  t.q = w.quant(i);
+  if (t.q.type == StorageType::F32) t.f32 = w.at(i);
+  return t;
+}
+
 PackedWeights::PackedWeights(const Config& c, const Weights& w) {
   const int E = c.embedWidth(), H = c.hidden;
   using K = TensorKind;
-  itemEmb = w.get(K::ItemEmbedding);
-  catEmb = w.get(K::CatEmbedding);
-  if (c.hasUser()) userEmb = w.get(K::UserEmbedding);
+  itemEmb = TableRef::of(w, K::ItemEmbedding);
+  catEmb = TableRef::of(w, K::CatEmbedding);
+  if (c.hasUser()) userEmb = TableRef::of(w, K::UserEmbedding);
   if (c.hasGru()) {
     packGru(extractor, c, w, K::ExtractorWeightIh, K::ExtractorWeightHh, K::ExtractorBiasIh, K::ExtractorBiasHh, E);
     packGru(evolution, c, w, K::EvolutionWeightIh, K::EvolutionWeightHh, K::EvolutionBiasIh, K::EvolutionBiasHh, H);
@@ -96,10 +105,10 @@ PackedWeights::PackedWeights(const Config& c, const Weights& w) {
   mlp.wOut = w.get(K::OutWeight);
   mlp.bOut = *w.get(K::OutBias);
   if (c.model == ModelKind::WideDeep) {
-    wideItem = w.get(K::WideItem);
-    wideCat = w.get(K::WideCat);
-    wideCross = w.get(K::WideCross);
-    if (c.hasUser()) wideUser = w.get(K::WideUser);
+    wideItem = TableRef::of(w, K::WideItem);
+    wideCat = TableRef::of(w, K::WideCat);
+    wideCross = TableRef::of(w, K::WideCross);
+    if (c.hasUser()) wideUser = TableRef::of(w, K::WideUser);
   }
 }
 

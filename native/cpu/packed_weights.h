@@ -5,6 +5,7 @@
 // and only the q*k term is per candidate.
 #pragma once
 
+#include <cstring>
 #include <vector>
 
 #include "../model/config.h"
@@ -51,15 +52,36 @@ struct PackedMlp {
   float bOut = 0;
 };
 
+// A table (embedding or wide) as the CPU reads it: float32 rows, or quantised rows
+// decoded where they are read (docs/model.md §12).
+struct TableRef {
+  const float* f32 = nullptr;
+  QuantTable q;
+  int cols = 0;
+  explicit operator bool() const { return f32 != nullptr || q.data != nullptr; }
+  void row(int64_t id, float* dst) const {
+    if (f32)
+      std::memcpy(dst, f32 + id * cols, sizeof(float) * static_cast<size_t>(cols));
+    else
+      decodeRow(q.type, q.data, q.scales, id, cols, dst);
+  }
+  float at(int64_t id) const {  // a table of one column (wide-deep)
+    float v;
+    row(id, &v);
+    return v;
+  }
+  static TableRef of(const Weights& w, TensorKind k);
+};
+
 struct PackedWeights {
-  const float *itemEmb = nullptr, *catEmb = nullptr, *userEmb = nullptr;
+  TableRef itemEmb, catEmb, userEmb;
   PackedGru extractor, evolution;
   PackedMatrix query;  // GRU models, mlp attention: W_q^T [E, H]
   const float *queryBias = nullptr, *querySlope = nullptr;
   PackedMatrix bilinear;  // W_a^T [E, H]
   PackedScorer scorer;    // attention.mlp or din.mlp
   PackedMlp mlp;
-  const float *wideItem = nullptr, *wideCat = nullptr, *wideCross = nullptr, *wideUser = nullptr;
+  TableRef wideItem, wideCat, wideCross, wideUser;
 
   // Views into w stay valid as long as w lives (the backend owns both).
   PackedWeights(const Config& c, const Weights& w);

@@ -33,8 +33,10 @@ class HostImage {
     while (data_.size() % 32) data_.push_back(0.0f);  // 128-byte alignment for every tensor
   }
   void add(const std::vector<float>& v, const float** field) { add(v.data(), v.size(), field); }
+  // A quantised table is decoded to float32 here: the device holds float32 tables.
   void tensor(const Weights& w, K kind, const float** field, int layer = 0) {
-    add(w.get(kind, layer), static_cast<size_t>(w.spec(kind, layer).numel()), field);
+    std::vector<float> decoded;
+    add(w.floats(w.indexOf(kind, layer), decoded), static_cast<size_t>(w.spec(kind, layer).numel()), field);
   }
   void transposed(const Weights& w, K kind, const float** field, int layer = 0) {
     const TensorSpec& s = w.spec(kind, layer);

@@ -12,6 +12,10 @@
 
 namespace dien {
 
+const char* const kQuantisedDoesNotTrain =
+    "this model's tables are quantised (fp16 / int8): it serves but does not train; train the float32 model and "
+    "quantise it again";
+
 namespace {
 int resolveThreads(int requested) {
   if (requested < 0 || requested > 1024) throw InputError(cat("threads: expected 0..1024 but got ", requested));
@@ -122,6 +126,7 @@ std::vector<uint8_t> Engine::saveWith(const CheckpointView& extras) const {
 
 const train::GradLayout& Engine::gradLayout() {
   std::lock_guard<std::mutex> lock(mutex_);
+  if (weights_->anyQuantized()) throw ConfigError(kQuantisedDoesNotTrain);
   if (!backprop_) {
     // Training threads are made on first use: a serving-only model never starts them.
     trainPool_ = std::make_unique<ThreadPool>(threads_);

@@ -28,6 +28,9 @@ struct EngineOptions {
   bool mmap = true;                    // load a path by mapping it (docs/model.md §12), not by reading it
 };
 
+// Why a model loaded from a quantised file refuses training.
+extern const char* const kQuantisedDoesNotTrain;
+
 class Engine {
  public:
   static std::shared_ptr<Engine> fromSafetensors(const uint8_t* bytes, size_t size, const EngineOptions& opts);
@@ -41,8 +44,10 @@ class Engine {
   const Config& config() const { return config_; }
   const Weights& weights() const { return *weights_; }
   const std::string& vocab() const { return vocab_; }
-  int64_t parameters() const { return weights_->totalElements(); }
+  int64_t parameters() const { return weights_->elements(); }
   bool mapped() const { return weights_->mapped(); }
+  int64_t weightBytes() const { return weights_->bytes(); }
+  bool quantized() const { return weights_->anyQuantized(); }
   const std::string& backend() const { return backendName_; }
   const std::string& backendReason() const { return reason_; }
   int threads() const { return backend_->threads(); }

@@ -54,25 +54,11 @@ uint16_t floatToHalf(float f) {
   return static_cast<uint16_t>(sign | (rounded >> 13));
 }
 
-float halfToFloat(uint16_t h) {
-  const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
-  const uint32_t exp = (h >> 10) & 0x1fu;
-  const uint32_t mant = h & 0x3ffu;
-  if (exp == 0) {
-    const float v = static_cast<float>(mant) * 5.9604644775390625e-8f;  // mant * 2^-24
-    return std::copysign(v, sign ? -1.0f : 1.0f);
-  }
-  if (exp == 31) return fromBits(sign | 0x7f800000u | (mant << 13));
-  return fromBits(sign | ((exp + 112) << 23) | (mant << 13));
-}
-
 uint16_t floatToBf16(float f) {
   const uint32_t x = bitsOf(f);
   if ((x & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((x >> 16) | 0x40u);  // NaN stays NaN
   return static_cast<uint16_t>((x + 0x7fffu + ((x >> 16) & 1u)) >> 16);
 }
-
-float bf16ToFloat(uint16_t b) { return fromBits(static_cast<uint32_t>(b) << 16); }
 
 void quantizeRowsI8(const float* x, int64_t rows, int64_t cols, int8_t* q, uint16_t* scales) {
   for (int64_t r = 0; r < rows; ++r) {

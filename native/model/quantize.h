@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <string>
 
 #include "tensors.h"
@@ -23,9 +24,53 @@ bool quantizable(const TensorSpec& s);
 
 // IEEE 754 binary16 and bfloat16, round to nearest even; portable (no F16C needed).
 uint16_t floatToHalf(float f);
-float halfToFloat(uint16_t h);
 uint16_t floatToBf16(float f);
-float bf16ToFloat(uint16_t b);
+
+inline float halfToFloat(uint16_t h) {
+  const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
+  const uint32_t exp = (h >> 10) & 0x1fu;
+  const uint32_t mant = h & 0x3ffu;
+  uint32_t bits;
+  if (exp == 0) {  // zero or subnormal: mant * 2^-24, exact in float
+    float v = static_cast<float>(mant) * 5.9604644775390625e-8f;
+    std::memcpy(&bits, &v, 4);
+    bits |= sign;
+  } else if (exp == 31) {
+    bits = sign | 0x7f800000u | (mant << 13);
+  } else {
+    bits = sign | ((exp + 112) << 23) | (mant << 13);
+  }
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
+inline float bf16ToFloat(uint16_t b) {
+  const uint32_t bits = static_cast<uint32_t>(b) << 16;
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
+// A 16-bit value at any address (a tensor of a file need not be aligned).
+inline uint16_t load16(const uint8_t* p) {
+  uint16_t v;
+  std::memcpy(&v, p, 2);
+  return v;
+}
+
+// Row `row` of a quantised [rows, cols] tensor as float32 into dst (docs/model.md §12).
+inline void decodeRow(StorageType type, const uint8_t* data, const uint8_t* scales, int64_t row, int64_t cols,
+                      float* dst) {
+  if (type == StorageType::F16) {
+    const uint8_t* src = data + 2 * row * cols;
+    for (int64_t c = 0; c < cols; ++c) dst[c] = halfToFloat(load16(src + 2 * c));
+  } else {
+    const float scale = bf16ToFloat(load16(scales + 2 * row));
+    const int8_t* src = reinterpret_cast<const int8_t*>(data) + row * cols;
+    for (int64_t c = 0; c < cols; ++c) dst[c] = static_cast<float>(src[c]) * scale;
+  }
+}
 
 // Row r of x[rows, cols]: scale_r = max_c |x[r, c]| / 127 rounded up to bfloat16 (0 for a
 // row of zeros), q[r, c] = round(x[r, c] / scale_r), within [-127, 127]. The error of a

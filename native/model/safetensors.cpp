@@ -76,7 +76,8 @@ struct Parsed {
   std::vector<Entry> entries;                 // in specs order
   std::vector<Entry> scales;                  // of the I8 entries (Entry::scale)
   const uint8_t* data = nullptr;              // the data section
-  uint64_t dataOffset = 0;                    // of the data section in the file
+  uint64_t dataSize = 0;
+  uint64_t dataOffset = 0;  // of the data section in the file
 };
 
 Parsed parseHeader(const uint8_t* bytes, size_t size) {
@@ -234,6 +235,7 @@ Parsed parseHeader(const uint8_t* bytes, size_t size) {
   p.entries = std::move(entries);
   p.scales = std::move(scales);
   p.data = data;
+  p.dataSize = dataSize;
   p.dataOffset = 8 + headerLen;
   return p;
 }
@@ -251,6 +253,18 @@ void checkValues(const TensorSpec& spec, const float* v) {
         throw FormatError(cat("weights: tensor ", spec.name, " holds a negative variance (", v[k], ") at element ", k));
 }
 
+// A quantised table's scales (I8): finite and not negative.
+void checkScales(const Parsed& p, const Entry& e) {
+  if (e.dtype != StorageType::I8) return;
+  const Entry& s = p.scales[static_cast<size_t>(e.scale)];
+  const uint64_t rows = (s.end - s.begin) / 2;
+  for (uint64_t r = 0; r < rows; ++r) {
+    const float v = bf16ToFloat(load16(p.data + s.begin + 2 * r));
+    if (!std::isfinite(v) || v < 0)
+      throw FormatError(cat("weights: tensor ", s.name, " holds an invalid scale (", v, ") at row ", r));
+  }
+}
+
 // The values of entry e as float32 into dst (little-endian hosts only, checked at build time).
 void decode(const Parsed& p, const Entry& e, const TensorSpec& spec, float* dst) {
   const uint8_t* src = p.data + e.begin;
@@ -258,26 +272,35 @@ void decode(const Parsed& p, const Entry& e, const TensorSpec& spec, float* dst)
   switch (e.dtype) {
     case StorageType::F32: std::memcpy(dst, src, e.end - e.begin); return;
     case StorageType::F16:
-      for (int64_t k = 0; k < n; ++k) {
-        uint16_t h;
-        std::memcpy(&h, src + 2 * k, 2);
-        dst[k] = halfToFloat(h);
-      }
+      for (int64_t k = 0; k < n; ++k) dst[k] = halfToFloat(load16(src + 2 * k));
       return;
     case StorageType::I8: {
-      const Entry& s = p.scales[static_cast<size_t>(e.scale)];
+      checkScales(p, e);
+      const uint8_t* scales = p.data + p.scales[static_cast<size_t>(e.scale)].begin;
       const int64_t rows = spec.shape[0], cols = spec.shape[1];
-      std::vector<uint16_t> scale(static_cast<size_t>(rows));
-      if (rows > 0) std::memcpy(scale.data(), p.data + s.begin, s.end - s.begin);
-      for (int64_t r = 0; r < rows; ++r) {
-        const float v = bf16ToFloat(scale[static_cast<size_t>(r)]);
-        if (!std::isfinite(v) || v < 0)
-          throw FormatError(cat("weights: tensor ", s.name, " holds an invalid scale (", v, ") at row ", r));
-      }
-      dequantizeRowsI8(reinterpret_cast<const int8_t*>(src), scale.data(), rows, cols, dst);
+      for (int64_t r = 0; r < rows; ++r) decodeRow(StorageType::I8, src, scales, r, cols, dst + r * cols);
       return;
     }
   }
+}
+
+// Quantised tables stay quantised in memory (docs/model.md §12): storage per model tensor.
+std::vector<StorageType> tableStorage(const Parsed& p) {
+  std::vector<StorageType> storage(p.modelSpecs.size(), StorageType::F32);
+  for (size_t i = 0; i < p.modelSpecs.size(); ++i)
+    if (isTableTensor(p.modelSpecs[i].kind)) storage[i] = p.entries[i].dtype;
+  return storage;
+}
+
+bool anyQuantised(const std::vector<StorageType>& storage) {
+  return std::any_of(storage.begin(), storage.end(), [](StorageType t) { return t != StorageType::F32; });
+}
+
+// Points table i of w at its quantised bytes in `base` (the file's data section).
+void attachTable(const Parsed& p, size_t i, const uint8_t* base, Weights& w) {
+  const Entry& e = p.entries[i];
+  const uint8_t* scales = e.dtype == StorageType::I8 ? base + p.scales[static_cast<size_t>(e.scale)].begin : nullptr;
+  w.setQuantized(i, base + e.begin, scales);
 }
 
 LoadedWeights copyTensors(Parsed& p, CheckpointState* extras) {
@@ -287,7 +310,24 @@ LoadedWeights copyTensors(Parsed& p, CheckpointState* extras) {
   const std::vector<Entry>& entries = p.entries;
   const std::string& trainer = p.trainer;
   // The header is consistent with the file: only now allocate what the file holds.
-  auto weights = std::make_unique<Weights>(config, Weights::Fill::Uninitialised);
+  const std::vector<StorageType> storage = tableStorage(p);
+  const bool quantised = anyQuantised(storage);
+  auto weights = quantised ? std::make_unique<Weights>(config, storage)
+                           : std::make_unique<Weights>(config, Weights::Fill::Uninitialised);
+  if (quantised) {
+    // The quantised tables keep the file's bytes: one copy of its data section's.
+    auto bytes = std::make_shared<std::vector<uint8_t>>(p.data, p.data + (entries.empty() ? 0 : p.dataSize));
+    weights->keep(bytes);
+    std::vector<float> row;
+    for (size_t i = 0; i < modelSpecs.size(); ++i) {
+      if (storage[i] == StorageType::F32) continue;
+      checkScales(p, entries[i]);
+      attachTable(p, i, bytes->data(), *weights);
+      // Read, not mapped: every value is checked, as for a float32 file.
+      std::vector<float> tmp;
+      checkValues(modelSpecs[i], weights->floats(i, tmp));
+    }
+  }
   const bool keepState = extras && !trainer.empty();
   if (keepState) {
     extras->trainer = trainer;
@@ -298,6 +338,7 @@ LoadedWeights copyTensors(Parsed& p, CheckpointState* extras) {
   for (size_t i = 0; i < specs.size(); ++i) {
     const TensorSpec& spec = specs[i];
     const Entry& e = entries[i];
+    if (i < modelSpecs.size() && storage[i] != StorageType::F32) continue;  // done above
     // Optimiser state follows the model's tensors: m then v for each trainable one.
     float* dst = nullptr;
     if (i < modelSpecs.size()) {
@@ -333,6 +374,23 @@ LoadedWeights mapSafetensors(std::shared_ptr<MappedFile> file) {
     inPlace = p.entries[i].begin == at && p.entries[i].dtype == StorageType::F32;
     at = p.entries[i].end;
   }
+  const std::vector<StorageType> storage = tableStorage(p);
+  if (p.trainer.empty() && anyQuantised(storage)) {
+    // A quantised file: its tables stay in the mapping, quantised; the other tensors
+    // (small) are decoded into memory of their own and checked.
+    auto weights = std::make_unique<Weights>(p.config, storage);
+    weights->keep(file);
+    weights->setMapped();
+    for (size_t i = 0; i < p.modelSpecs.size(); ++i) {
+      if (storage[i] != StorageType::F32) {
+        attachTable(p, i, p.data, *weights);
+        continue;
+      }
+      decode(p, p.entries[i], p.modelSpecs[i], weights->at(i));
+      if (!isTableTensor(p.modelSpecs[i].kind)) checkValues(p.modelSpecs[i], weights->at(i));
+    }
+    return LoadedWeights{p.config, std::move(weights), std::move(p.vocab)};
+  }
   if (!inPlace) return copyTensors(p, nullptr);
   float* base = reinterpret_cast<float*>(file->data() + p.dataOffset);
   auto weights = std::make_unique<Weights>(p.config, base, file);
@@ -365,21 +423,40 @@ std::vector<uint8_t> writeSafetensors(const Config& c, const Weights& w, const C
     const float* f32 = nullptr;  // ... or F32 written straight from the weights
   };
   std::vector<Blob> blobs;
+  std::vector<float> decoded;
   for (size_t i = 0; i < specs.size(); ++i) {
     const TensorSpec& s = specs[i];
+    const bool model = i < w.specs().size();
+    const StorageType t = model && quantizable(s) ? dtype : StorageType::F32;
+    const QuantTable held = model ? w.quant(i) : QuantTable{};
+    const size_t n = static_cast<size_t>(s.numel());
+    if (held.type != StorageType::F32 && held.type == t) {  // a quantised table, written as it is held
+      const size_t bytes = held.type == StorageType::F16 ? 2 * n : n;
+      blobs.push_back(Blob{s.name, held.type == StorageType::F16 ? "F16" : "I8", s.shape,
+                           std::vector<uint8_t>(held.data, held.data + bytes), nullptr});
+      if (held.type == StorageType::I8)
+        blobs.push_back(Blob{s.name + kScaleSuffix,
+                             "BF16",
+                             {s.shape[0]},
+                             std::vector<uint8_t>(held.scales, held.scales + 2 * s.shape[0]),
+                             nullptr});
+      continue;
+    }
     const float* src = nullptr;
-    if (i < w.specs().size()) {
-      src = w.at(i);
+    if (model) {
+      src = w.floats(i, decoded);  // decoded when the table is held quantised
     } else {
       const size_t k = (i - w.specs().size()) / 2;
-      const size_t model = trainableIndex(w.specs(), k);
-      src = ((i - w.specs().size()) % 2 == 0 ? extras->m : extras->v)->at(model);
+      src = ((i - w.specs().size()) % 2 == 0 ? extras->m : extras->v)->at(trainableIndex(w.specs(), k));
     }
-    const StorageType t = i < w.specs().size() && quantizable(s) ? dtype : StorageType::F32;
     Blob b{s.name, "F32", s.shape, {}, nullptr};
-    const size_t n = static_cast<size_t>(s.numel());
     if (t == StorageType::F32) {
-      b.f32 = src;
+      if (held.type == StorageType::F32) {
+        b.f32 = src;  // straight from the weights
+      } else {
+        b.bytes.resize(4 * n);  // `decoded` is reused by the next table
+        std::memcpy(b.bytes.data(), src, 4 * n);
+      }
       blobs.push_back(std::move(b));
       continue;
     }

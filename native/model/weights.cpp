@@ -2,19 +2,30 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <stdexcept>
 
 #include "../common/errors.h"
 
 namespace dien {
 
-Weights::Weights(const Config& c, TableOnly) : specs_(tensorSpecs(c)) {
+Weights::Weights(const Config& c, TableOnly, const std::vector<StorageType>* storage) : specs_(tensorSpecs(c)) {
   size_t total = 0;
+  quant_.resize(specs_.size());
   for (size_t i = 0; i < specs_.size(); ++i) {
-    offsets_.push_back(total);
     auto& layers = index_[static_cast<size_t>(specs_[i].kind)];
     if (layers.size() <= static_cast<size_t>(specs_[i].layer)) layers.resize(specs_[i].layer + 1, -1);
     layers[specs_[i].layer] = static_cast<int>(i);
+    elements_ += specs_[i].numel();
+    const bool quantised = storage && (*storage)[i] != StorageType::F32;
+    if (quantised) {
+      if (!isTableTensor(specs_[i].kind)) throw std::logic_error("Weights: only tables stay quantised");
+      quant_[i].type = (*storage)[i];
+      anyQuantized_ = true;
+      offsets_.push_back(SIZE_MAX);
+      continue;
+    }
+    offsets_.push_back(total);
     total += static_cast<size_t>(specs_[i].numel());
   }
   total_ = static_cast<int64_t>(total);
@@ -28,7 +39,43 @@ Weights::Weights(const Config& c, Fill fill) : Weights(c, TableOnly{}) {
 
 Weights::Weights(const Config& c, float* external, std::shared_ptr<void> owner) : Weights(c, TableOnly{}) {
   data_ = external;
-  owner_ = std::move(owner);
+  owners_.push_back(std::move(owner));
+  mapped_ = true;
+}
+
+Weights::Weights(const Config& c, const std::vector<StorageType>& storage) : Weights(c, TableOnly{}, &storage) {
+  owned_.reset(new float[static_cast<size_t>(std::max<int64_t>(total_, 1))]);
+  data_ = owned_.get();
+}
+
+int64_t Weights::bytes() const {
+  int64_t b = 4 * total_;
+  for (size_t i = 0; i < specs_.size(); ++i)
+    if (quant_[i].type == StorageType::F16)
+      b += 2 * specs_[i].numel();
+    else if (quant_[i].type == StorageType::I8)
+      b += specs_[i].numel() + 2 * specs_[i].shape[0];
+  return b;
+}
+
+size_t Weights::floatOffset(size_t i) const {
+  if (offsets_[i] == SIZE_MAX)
+    throw std::logic_error(cat("Weights: tensor ", specs_[i].name, " is quantised; read it with quant() or floats()"));
+  return offsets_[i];
+}
+
+void Weights::setQuantized(size_t i, const uint8_t* data, const uint8_t* scales) {
+  quant_[i].data = data;
+  quant_[i].scales = scales;
+}
+
+const float* Weights::floats(size_t i, std::vector<float>& tmp) const {
+  const QuantTable& q = quant_[i];
+  if (q.type == StorageType::F32) return at(i);
+  const int64_t rows = specs_[i].shape[0], cols = specs_[i].shape[1];
+  tmp.resize(static_cast<size_t>(rows * cols));
+  for (int64_t r = 0; r < rows; ++r) decodeRow(q.type, q.data, q.scales, r, cols, tmp.data() + r * cols);
+  return tmp.data();
 }
 
 bool Weights::has(TensorKind k, int layer) const {

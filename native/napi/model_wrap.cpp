@@ -211,6 +211,7 @@ Napi::Value ModelWrap::Info(const Napi::CallbackInfo& info) {
     o.Set("config", e->config().toJson().dump());
     o.Set("hasVocab", !e->vocab().empty());
     o.Set("mapped", e->mapped());
+    o.Set("weightBytes", static_cast<double>(e->weightBytes()));
     return o;
   });
 }

@@ -106,6 +106,7 @@ Napi::Value stageGradients(Napi::Env env, std::shared_ptr<Engine> engine, const 
 
 Napi::Value createTrainer(Napi::Env env, std::shared_ptr<Engine> engine, const Napi::Value& options) {
   if (!options.IsObject()) throw TypeMismatch("options: expected an object");
+  if (engine->quantized()) throw ConfigError(kQuantisedDoesNotTrain);
   const Napi::Object o = options.As<Napi::Object>();
   AdamOptions a;
   for (const AdamField& f : kAdamFields) a.*f.second = numberOption(o, f.first);
