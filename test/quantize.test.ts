@@ -1,7 +1,7 @@
 // Quantised weight files (docs/model.md §12): every variant within the §14 bounds of its
 // float model, file sizes, the format's validation, and `dien quantize`.
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -135,5 +135,40 @@ describe("quantised weight files", () => {
       code: "DIEN_BAD_CONFIG",
       message: expect.stringMatching(/quantised .* serves but does not train/),
     });
+  });
+
+  it("refuses to quantise what the dtype cannot hold, before writing anything", async () => {
+    const file = path.join(FIXTURES, "dien.safetensors");
+    const bytes = Buffer.from(readFileSync(file));
+    const n = Number(bytes.readBigUInt64LE(0));
+    const h = JSON.parse(bytes.subarray(8, 8 + n).toString("utf8")) as Record<string, { data_offsets: [number, number] }>;
+    const big = Buffer.from(bytes);
+    big.writeFloatLE(1e6, 8 + n + h["mlp.layers.0.weight"]!.data_offsets[0]);
+    using model = await DienModel.load(big);
+    const out = path.join(dir, "never.safetensors");
+    await expect(model.save(out, { dtype: "fp16" })).rejects.toThrow(/tensor mlp\.layers\.0\.weight holds 1e\+06 at element 0, beyond fp16's range/);
+    expect(existsSync(out)).toBe(false);
+    expect((await model.toBuffer({ dtype: "int8" })).length).toBeGreaterThan(0); // int8 scales hold it
+  });
+
+  it("a mapped int8 file checks a table's scales where the row is read", async () => {
+    using model = await DienModel.load(path.join(FIXTURES, "dien.safetensors"));
+    const i8 = await model.toBuffer({ dtype: "int8" });
+    const n = Number(i8.readBigUInt64LE(0));
+    const h = JSON.parse(i8.subarray(8, 8 + n).toString("utf8")) as Record<string, { data_offsets: [number, number] }>;
+    const fx = loadFixture("dien");
+    const batch = fixtureBatch(fx);
+    batch.histItem.fill(1); // every item row read is 1 ...
+    batch.targetItem.fill(1);
+    const row = 2; // ... until a target reads the row with the bad scale
+    const bad = Buffer.from(i8);
+    bad.writeUInt16LE(0xbf80, 8 + n + h["embedding.item.weight.scale"]!.data_offsets[0] + 2 * row); // -1.0
+    const file = path.join(dir, "badscale.safetensors");
+    writeFileSync(file, bad);
+    await expect(DienModel.load(file, { mmap: false })).rejects.toThrow(new RegExp(`embedding\\.item\\.weight\\.scale holds an invalid scale \\(-1\\) at row ${row}`));
+    using mapped = await DienModel.load(file);
+    expect((await mapped.predict(batch)).every(Number.isFinite)).toBe(true);
+    batch.targetItem[0] = row;
+    await expect(mapped.predict(batch)).rejects.toMatchObject({ code: "DIEN_NON_FINITE" });
   });
 });

@@ -81,8 +81,12 @@ std::shared_ptr<Engine> Engine::fromSafetensors(const uint8_t* bytes, size_t siz
 std::shared_ptr<Engine> Engine::fromFile(const std::string& path, const EngineOptions& opts) {
   try {
     if (opts.mmap) return fromLoaded(mapSafetensors(MappedFile::open(path)), opts);
-    const std::vector<uint8_t> bytes = readFile(path);
-    return fromSafetensors(bytes.data(), bytes.size(), opts);
+    LoadedWeights lw;
+    {  // the file's bytes go before the backend (and its scratch memory) is built
+      const std::vector<uint8_t> bytes = readFile(path);
+      lw = readSafetensors(bytes.data(), bytes.size());
+    }
+    return fromLoaded(std::move(lw), opts);
   } catch (const CodedError& e) {  // a bad file names itself
     if (e.code != ErrorCode::BadWeights && e.code != ErrorCode::BadConfig) throw;
     throw CodedError(e.code, cat(path, ": ", e.what()));
@@ -127,6 +131,10 @@ std::vector<uint8_t> Engine::saveWith(const CheckpointView& extras) const {
 const train::GradLayout& Engine::gradLayout() {
   std::lock_guard<std::mutex> lock(mutex_);
   if (weights_->anyQuantized()) throw ConfigError(kQuantisedDoesNotTrain);
+  if (weights_->readOnly()) {  // a read-only mapping: training needs values of its own
+    weights_->ownValues();
+    backend_->weightsChanged();
+  }
   if (!backprop_) {
     // Training threads are made on first use: a serving-only model never starts them.
     trainPool_ = std::make_unique<ThreadPool>(threads_);

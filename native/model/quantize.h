@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <string>
 
 #include "tensors.h"
@@ -66,7 +67,10 @@ inline void decodeRow(StorageType type, const uint8_t* data, const uint8_t* scal
     const uint8_t* src = data + 2 * row * cols;
     for (int64_t c = 0; c < cols; ++c) dst[c] = halfToFloat(load16(src + 2 * c));
   } else {
-    const float scale = bf16ToFloat(load16(scales + 2 * row));
+    float scale = bf16ToFloat(load16(scales + 2 * row));
+    // A mapped file's scales are checked where read: a bad one makes the row NaN, which
+    // the forward pass reports as DIEN_NON_FINITE rather than returning a wrong score.
+    if (!(scale >= 0.0f && scale <= 3.4e38f)) scale = std::numeric_limits<float>::quiet_NaN();
     const int8_t* src = reinterpret_cast<const int8_t*>(data) + row * cols;
     for (int64_t c = 0; c < cols; ++c) dst[c] = static_cast<float>(src[c]) * scale;
   }

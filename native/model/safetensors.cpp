@@ -76,8 +76,7 @@ struct Parsed {
   std::vector<Entry> entries;                 // in specs order
   std::vector<Entry> scales;                  // of the I8 entries (Entry::scale)
   const uint8_t* data = nullptr;              // the data section
-  uint64_t dataSize = 0;
-  uint64_t dataOffset = 0;  // of the data section in the file
+  uint64_t dataOffset = 0;                    // of the data section in the file
 };
 
 Parsed parseHeader(const uint8_t* bytes, size_t size) {
@@ -191,9 +190,9 @@ Parsed parseHeader(const uint8_t* bytes, size_t size) {
   std::vector<Entry> entries, scales;
   for (size_t i = 0; i < specs.size(); ++i) {
     const TensorSpec& spec = specs[i];
-    // Only a model tensor may be quantised (a checkpoint's optimiser state stays F32).
-    Entry e = entryOf(spec.name, *records[spec.name], spec.shape, StorageType::F32,
-                      i < modelSpecs.size() && quantizable(spec));
+    // Only a model tensor may be quantised, and not in a checkpoint (which trains).
+    const bool mayQuantise = trainer.empty() && i < modelSpecs.size() && quantizable(spec);
+    Entry e = entryOf(spec.name, *records[spec.name], spec.shape, StorageType::F32, mayQuantise);
     if (e.dtype == StorageType::I8) {
       const std::string scaleName = spec.name + kScaleSuffix;
       if (!records.count(scaleName))
@@ -235,7 +234,6 @@ Parsed parseHeader(const uint8_t* bytes, size_t size) {
   p.entries = std::move(entries);
   p.scales = std::move(scales);
   p.data = data;
-  p.dataSize = dataSize;
   p.dataOffset = 8 + headerLen;
   return p;
 }
@@ -315,17 +313,28 @@ LoadedWeights copyTensors(Parsed& p, CheckpointState* extras) {
   auto weights = quantised ? std::make_unique<Weights>(config, storage)
                            : std::make_unique<Weights>(config, Weights::Fill::Uninitialised);
   if (quantised) {
-    // The quantised tables keep the file's bytes: one copy of its data section's.
-    auto bytes = std::make_shared<std::vector<uint8_t>>(p.data, p.data + (entries.empty() ? 0 : p.dataSize));
-    weights->keep(bytes);
+    // Each quantised table keeps a copy of its bytes (and scales); the file's buffer can go.
     std::vector<float> row;
     for (size_t i = 0; i < modelSpecs.size(); ++i) {
       if (storage[i] == StorageType::F32) continue;
-      checkScales(p, entries[i]);
-      attachTable(p, i, bytes->data(), *weights);
-      // Read, not mapped: every value is checked, as for a float32 file.
-      std::vector<float> tmp;
-      checkValues(modelSpecs[i], weights->floats(i, tmp));
+      const Entry& e = entries[i];
+      checkScales(p, e);
+      const Entry* sc = e.dtype == StorageType::I8 ? &p.scales[static_cast<size_t>(e.scale)] : nullptr;
+      auto bytes = std::make_shared<std::vector<uint8_t>>(p.data + e.begin, p.data + e.end);
+      if (sc) bytes->insert(bytes->end(), p.data + sc->begin, p.data + sc->end);
+      weights->keep(bytes);
+      weights->setQuantized(i, bytes->data(), sc ? bytes->data() + (e.end - e.begin) : nullptr);
+      // Read, not mapped: every value is checked, as for a float32 file, a row at a time.
+      const QuantTable& q = weights->quant(i);
+      const int64_t rows = modelSpecs[i].shape[0], cols = modelSpecs[i].shape[1];
+      row.resize(static_cast<size_t>(cols));
+      for (int64_t r = 0; r < rows; ++r) {
+        decodeRow(q.type, q.data, q.scales, r, cols, row.data());
+        for (int64_t c = 0; c < cols; ++c)
+          if (!std::isfinite(row[static_cast<size_t>(c)]))
+            throw FormatError(cat("weights: tensor ", modelSpecs[i].name, " holds a non-finite value (",
+                                  row[static_cast<size_t>(c)], ") at element ", r * cols + c));
+      }
     }
   }
   const bool keepState = extras && !trainer.empty();
@@ -387,13 +396,14 @@ LoadedWeights mapSafetensors(std::shared_ptr<MappedFile> file) {
         continue;
       }
       decode(p, p.entries[i], p.modelSpecs[i], weights->at(i));
-      if (!isTableTensor(p.modelSpecs[i].kind)) checkValues(p.modelSpecs[i], weights->at(i));
+      checkValues(p.modelSpecs[i], weights->at(i));  // copied into memory, so checked
     }
     return LoadedWeights{p.config, std::move(weights), std::move(p.vocab)};
   }
   if (!inPlace) return copyTensors(p, nullptr);
   float* base = reinterpret_cast<float*>(file->data() + p.dataOffset);
   auto weights = std::make_unique<Weights>(p.config, base, file);
+  if (!file->writable()) weights->setReadOnly();
   // Every tensor but the tables is checked now; the tables are read where they are used
   // (a 10 GB table is not read to load the model), so their values are not (§12).
   for (size_t i = 0; i < p.modelSpecs.size(); ++i)
@@ -460,6 +470,13 @@ std::vector<uint8_t> writeSafetensors(const Config& c, const Weights& w, const C
       blobs.push_back(std::move(b));
       continue;
     }
+    // A value the dtype cannot hold is an error before anything is written, not a file
+    // that would not load (inf) or a silently wrong one (NaN clamped to a number).
+    for (size_t k = 0; k < n; ++k)
+      if (!std::isfinite(src[k]) || (t == StorageType::F16 && std::fabs(src[k]) > 65504.0f))
+        throw InputError(cat("dtype ", quantizationName(t), ": tensor ", s.name, " holds ", src[k], " at element ", k,
+                             t == StorageType::F16 ? ", beyond fp16's range (65504): keep this model in float32 or int8"
+                                                   : ", not a finite number: it cannot be quantised"));
     if (t == StorageType::F16) {
       b.dtype = "F16";
       b.bytes.resize(2 * n);

@@ -27,11 +27,14 @@ class MappedFile {
   uint8_t* data() const { return static_cast<uint8_t*>(addr_); }
   size_t size() const { return size_; }
   const std::string& path() const { return path_; }
+  // False when the system would only map it read-only (strict overcommit accounting).
+  bool writable() const { return writable_; }
 
  private:
   MappedFile() = default;
   void* addr_ = nullptr;
   size_t size_ = 0;
+  bool writable_ = true;
   std::string path_;
 };
 

@@ -58,6 +58,14 @@ int64_t Weights::bytes() const {
   return b;
 }
 
+void Weights::ownValues() {
+  if (!readOnly_) return;
+  owned_.reset(new float[static_cast<size_t>(std::max<int64_t>(total_, 1))]);
+  std::copy(data_, data_ + total_, owned_.get());
+  data_ = owned_.get();
+  readOnly_ = false;
+}
+
 size_t Weights::floatOffset(size_t i) const {
   if (offsets_[i] == SIZE_MAX)
     throw std::logic_error(cat("Weights: tensor ", specs_[i].name, " is quantised; read it with quant() or floats()"));

@@ -35,6 +35,11 @@ class Weights {
   // The values live in a mapped file (docs/model.md §12), not in memory of their own.
   bool mapped() const { return mapped_; }
   void setMapped() { mapped_ = true; }
+  // The float32 block is a read-only mapping (strict overcommit): ownValues() copies it
+  // into memory of the weights' own before anything writes it (training).
+  void setReadOnly() { readOnly_ = true; }
+  bool readOnly() const { return readOnly_; }
+  void ownValues();
 
   // Tensor i's quantised form (type F32 when it is plain float32); its memory is kept
   // alive by an owner given to keep().
@@ -80,7 +85,7 @@ class Weights {
   std::unique_ptr<float[]> owned_;
   std::vector<std::shared_ptr<void>> owners_;
   std::vector<QuantTable> quant_;
-  bool mapped_ = false, anyQuantized_ = false;
+  bool mapped_ = false, anyQuantized_ = false, readOnly_ = false;
   float* data_ = nullptr;
   int64_t total_ = 0, elements_ = 0;
 };
