@@ -66,9 +66,7 @@ struct TableRef {
       decodeRow(q.type, q.data, q.scales, id, cols, dst);
   }
   float at(int64_t id) const {  // a table of one column (wide-deep)
-    float v;
-    row(id, &v);
-    return v;
+    return f32 ? f32[id] : decodeAt(q.type, q.data, q.scales, id, 1, 0);
   }
   static TableRef of(const Weights& w, TensorKind k);
 };

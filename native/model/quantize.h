@@ -8,6 +8,10 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+
+#if defined(__AVX__) || defined(__AVX2__)
+#include <immintrin.h>
+#endif
 #include <string>
 
 #include "tensors.h"
@@ -60,25 +64,47 @@ inline uint16_t load16(const uint8_t* p) {
   return v;
 }
 
+// Element [row, col] of a quantised [rows, cols] tensor as float32.
+inline float decodeAt(StorageType type, const uint8_t* data, const uint8_t* scales, int64_t row, int64_t cols,
+                      int64_t col) {
+  if (type == StorageType::F16) return halfToFloat(load16(data + 2 * (row * cols + col)));
+  float scale = bf16ToFloat(load16(scales + 2 * row));
+  if (!(scale >= 0.0f && scale <= 3.4e38f)) scale = std::numeric_limits<float>::quiet_NaN();
+  return static_cast<float>(reinterpret_cast<const int8_t*>(data)[row * cols + col]) * scale;
+}
+
 // Row `row` of a quantised [rows, cols] tensor as float32 into dst (docs/model.md §12).
+// Eight values at a time where the build has F16C / AVX2, the rest one by one.
 inline void decodeRow(StorageType type, const uint8_t* data, const uint8_t* scales, int64_t row, int64_t cols,
                       float* dst) {
+  int64_t c = 0;
   if (type == StorageType::F16) {
     const uint8_t* src = data + 2 * row * cols;
-    for (int64_t c = 0; c < cols; ++c) dst[c] = halfToFloat(load16(src + 2 * c));
-  } else {
-    float scale = bf16ToFloat(load16(scales + 2 * row));
-    // A mapped file's scales are checked where read: a bad one makes the row NaN, which
-    // the forward pass reports as DIEN_NON_FINITE rather than returning a wrong score.
-    if (!(scale >= 0.0f && scale <= 3.4e38f)) scale = std::numeric_limits<float>::quiet_NaN();
-    const int8_t* src = reinterpret_cast<const int8_t*>(data) + row * cols;
-    for (int64_t c = 0; c < cols; ++c) dst[c] = static_cast<float>(src[c]) * scale;
+#if defined(__F16C__) && defined(__AVX__)
+    for (; c + 8 <= cols; c += 8)
+      _mm256_storeu_ps(dst + c, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + 2 * c))));
+#endif
+    for (; c < cols; ++c) dst[c] = halfToFloat(load16(src + 2 * c));
+    return;
   }
+  float scale = bf16ToFloat(load16(scales + 2 * row));
+  // A mapped file's scales are checked where read: a bad one makes the row NaN, which
+  // the forward pass reports as DIEN_NON_FINITE rather than returning a wrong score.
+  if (!(scale >= 0.0f && scale <= 3.4e38f)) scale = std::numeric_limits<float>::quiet_NaN();
+  const int8_t* src = reinterpret_cast<const int8_t*>(data) + row * cols;
+#if defined(__AVX2__)
+  const __m256 vs = _mm256_set1_ps(scale);
+  for (; c + 8 <= cols; c += 8) {
+    const __m128i q = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(src + c));
+    _mm256_storeu_ps(dst + c, _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q)), vs));
+  }
+#endif
+  for (; c < cols; ++c) dst[c] = static_cast<float>(src[c]) * scale;
 }
 
 // Row r of x[rows, cols]: scale_r = max_c |x[r, c]| / 127 rounded up to bfloat16 (0 for a
 // row of zeros), q[r, c] = round(x[r, c] / scale_r), within [-127, 127]. The error of a
-// value is at most scale_r / 2.
+// value is at most scale_r / 2. x must be finite.
 void quantizeRowsI8(const float* x, int64_t rows, int64_t cols, int8_t* q, uint16_t* scales);
 void dequantizeRowsI8(const int8_t* q, const uint16_t* scales, int64_t rows, int64_t cols, float* x);
 
