@@ -31,13 +31,24 @@ DIEN_HD float bitsToFloat(int32_t bits) {
 #endif
 }
 
+DIEN_HD uint32_t floatToBits(float f) {
+#if defined(__CUDA_ARCH__)
+  return static_cast<uint32_t>(__float_as_int(f));
+#else
+  uint32_t bits;
+  std::memcpy(&bits, &f, sizeof bits);
+  return bits;
+#endif
+}
+
 DIEN_HD float expApprox(float x) {
   // Clamp so that 2^k stays a normal float; exp(-87.3) ~ 1.2e-38, exp(88.3) ~ 2.2e38.
   x = x < -87.3f ? -87.3f : x;
   x = x > 88.3f ? 88.3f : x;
   // Round x / ln2 to the nearest integer with the 1.5 * 2^23 trick (no libm call).
   const float shifter = 12582912.0f;
-  float k = (x * 1.44269504088896341f + shifter) - shifter;
+  const float kShifted = x * 1.44269504088896341f + shifter;
+  float k = kShifted - shifter;
   // Cody-Waite reduction: r = x - k ln2 in two parts.
   float r = x - k * 0.693359375f;
   r = r - k * -2.12194440e-4f;
@@ -48,7 +59,10 @@ DIEN_HD float expApprox(float x) {
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
   float y = (p * r) * r + r + 1.0f;
-  return y * bitsToFloat((static_cast<int32_t>(k) + 127) << 23);
+  // 2^k from k's bits in kShifted, in unsigned arithmetic: defined for any input (a NaN
+  // x gives a NaN y, and so a NaN result, as it should; converting a NaN k to int would not be defined).
+  const uint32_t ki = floatToBits(kShifted) - floatToBits(shifter);
+  return y * bitsToFloat(static_cast<int32_t>((ki + 127u) << 23));
 }
 
 DIEN_HD float sigmoid(float x) { return 1.0f / (1.0f + expApprox(-x)); }
