@@ -34,14 +34,14 @@ export async function quantizeCommand(o: QuantizeOptions): Promise<QuantizeRepor
   await float.save(o.out, { dtype: o.dtype });
   using quantized = await DienModel.load(o.out);
   const batch = randomBatch(float.config, 4096, 1, 1);
-  const [pf, pq] = [await float.predict(batch), await quantized.predict(batch)];
   const [lf, lq] = [await float.predict(batch, { logits: true }), await quantized.predict(batch, { logits: true })];
+  const sigmoid = (z: number) => 1 / (1 + Math.exp(-z)); // the engine's probability, in double
   let maxAbs = 0;
   let sumAbs = 0;
   let num = 0;
   let den = 0;
-  for (let i = 0; i < pf.length; i++) {
-    const d = Math.abs(pf[i]! - pq[i]!);
+  for (let i = 0; i < lf.length; i++) {
+    const d = Math.abs(sigmoid(lf[i]!) - sigmoid(lq[i]!));
     maxAbs = Math.max(maxAbs, d);
     sumAbs += d;
     num += (lf[i]! - lq[i]!) ** 2;
@@ -52,7 +52,7 @@ export async function quantizeCommand(o: QuantizeOptions): Promise<QuantizeRepor
   const json: QuantizeReport["json"] = {
     dtype: o.dtype,
     bytes,
-    error: { maxAbsProbability: maxAbs, meanAbsProbability: sumAbs / pf.length, relativeLogit: Math.sqrt(num / Math.max(den, 1e-30)) },
+    error: { maxAbsProbability: maxAbs, meanAbsProbability: sumAbs / lf.length, relativeLogit: Math.sqrt(num / Math.max(den, 1e-30)) },
   };
   const lines = [
     `${o.dtype}: ${o.out}, ${bytes.quantized} bytes (${bytes.ratio.toFixed(2)}x smaller than ${bytes.float32})`,

@@ -7,7 +7,7 @@
 import Fastify, { type FastifyInstance } from "fastify";
 
 import type { Device } from "../model";
-import { type DienPluginOptions, type DienServing, dienPlugin } from "../serving/http";
+import { type DienPluginOptions, type DienServing, dienPlugin, errorBody } from "../serving/http";
 
 export interface ServeOptions {
   weights: string;
@@ -74,7 +74,7 @@ export async function startServer(o: ServeOptions, onReload?: DienPluginOptions[
   // instance, or this one restarted, will take it).
   let draining = false;
   app.addHook("onRequest", async (_req, reply) => {
-    if (draining) return reply.code(503).header("retry-after", "1").send({ statusCode: 503, error: "Service Unavailable", message: "the server is shutting down" });
+    if (draining) return reply.code(503).header("retry-after", "1").send(errorBody(503, "the server is shutting down"));
   });
   app.addHook("onSend", async (_req, reply, payload) => {
     if (draining) void reply.header("connection", "close");

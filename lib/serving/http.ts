@@ -11,6 +11,7 @@
  * its own routes.
  */
 import { timingSafeEqual } from "node:crypto";
+import { STATUS_CODES } from "node:http";
 
 import Ajv, { type ErrorObject } from "ajv";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
@@ -128,6 +129,11 @@ export function schemaMessage(errors: ErrorObject[]): string {
 
 class BadRequest extends Error {}
 
+/** The body of every error answer: fastify's own shape. */
+export function errorBody(statusCode: number, message: string): { statusCode: number; error: string; message: string } {
+  return { statusCode, error: STATUS_CODES[statusCode] ?? "Error", message };
+}
+
 /** Integer rows pass if in range; strings go through the model's vocabulary (unknown -> row 0). */
 function rows(field: (i: number) => string, ids: readonly (number | string)[], vocab: number, strings: { encode(t: readonly string[]): Int32Array } | undefined): Int32Array {
   const out = new Int32Array(ids.length);
@@ -232,7 +238,7 @@ export async function dienPlugin(app: FastifyInstance, opts: DienPluginOptions):
     }
     const message = status >= 500 && !(err instanceof DienError) ? "internal error" : err.message;
     if (status >= 500 && !(err instanceof DienError)) app.log.error(err);
-    return reply.code(status).send({ statusCode: status, error: statusText(status), message });
+    return reply.code(status).send(errorBody(status, message));
   });
 
   app.post<{ Body: ScoreBody }>(
@@ -240,7 +246,7 @@ export async function dienPlugin(app: FastifyInstance, opts: DienPluginOptions):
     { bodyLimit: limits.maxBodyBytes, schema: { body: scoreBodySchema(limits), response: { 200: SCORE_RESPONSE } }, onResponse: observe("/v1/score") },
     async (req, reply) => {
       const served = svc.current;
-      if (!served) return reply.code(503).header("retry-after", retryAfter).send({ statusCode: 503, error: statusText(503), message: "the model is not loaded (starting or shutting down)" });
+      if (!served) return reply.code(503).header("retry-after", retryAfter).send(errorBody(503, "the model is not loaded (starting or shutting down)"));
       const request = toScoreRequest(req.body, served.model);
       // A client that goes away while its request waits costs nothing: the request is dropped.
       const { result, cancel } = served.scorer[SCORE_OWNED](request);
@@ -271,18 +277,13 @@ export async function dienPlugin(app: FastifyInstance, opts: DienPluginOptions):
     if (opts.adminToken.length < 16) throw new RangeError("adminToken: use at least 16 characters");
     const token = opts.adminToken;
     app.post("/admin/reload", { onResponse: observe("/admin/reload") }, async (req, reply) => {
-      if (!tokenMatches(req.headers.authorization, token)) return reply.code(401).send({ statusCode: 401, error: statusText(401), message: "a valid Authorization: Bearer <admin token> is required" });
+      if (!tokenMatches(req.headers.authorization, token)) return reply.code(401).send(errorBody(401, "a valid Authorization: Bearer <admin token> is required"));
       try {
         const s = await reload();
         return { status: "reloaded", model: s.version };
       } catch (err) {
-        return reply.code(422).send({ statusCode: 422, error: statusText(422), message: `the new weight file was rejected; the previous model keeps serving: ${(err as Error).message}` });
+        return reply.code(422).send(errorBody(422, `the new weight file was rejected; the previous model keeps serving: ${(err as Error).message}`));
       }
     });
   }
-}
-
-function statusText(status: number): string {
-  const texts: Record<number, string> = { 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 413: "Payload Too Large", 415: "Unsupported Media Type", 422: "Unprocessable Entity", 500: "Internal Server Error", 503: "Service Unavailable" };
-  return texts[status] ?? "Error";
 }

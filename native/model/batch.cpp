@@ -16,7 +16,8 @@ void checkId(const char* field, int64_t index, int32_t id, int64_t vocab) {
   if (id < 0 || id >= vocab) throw InputError(cat(field, "[", index, "]: id ", id, " is outside [0, ", vocab, ")"));
 }
 
-void checkHistoryId(const char* field, int64_t b, int64_t t, int32_t id, int64_t vocab) {
+// An id at [row, col] of a field (a history step, a request's candidate).
+void checkIdAt(const char* field, int64_t b, int64_t t, int32_t id, int64_t vocab) {
   if (id < 0 || id >= vocab)
     throw InputError(cat(field, "[", b, ", ", t, "]: id ", id, " is outside [0, ", vocab, ")"));
 }
@@ -94,9 +95,9 @@ void validateBatch(const Config& c, const BatchView& b) {
   const int64_t cells = b.batch * b.steps;
   for (int64_t k = 0; k < cells; ++k) {
     if (b.histItem[k] < 0 || b.histItem[k] >= c.itemVocab)
-      checkHistoryId("histItem", k / b.steps, k % b.steps, b.histItem[k], c.itemVocab);
+      checkIdAt("histItem", k / b.steps, k % b.steps, b.histItem[k], c.itemVocab);
     if (b.histCat[k] < 0 || b.histCat[k] >= c.catVocab)
-      checkHistoryId("histCat", k / b.steps, k % b.steps, b.histCat[k], c.catVocab);
+      checkIdAt("histCat", k / b.steps, k % b.steps, b.histCat[k], c.catVocab);
   }
 }
 
@@ -125,10 +126,11 @@ void checkOffsets(const char* field, const char* span, const int32_t* off, size_
 }  // namespace
 
 void validateRequests(const Config& c, const RequestsView& r) {
-  // Backends index (request, step) rows with 32-bit ints, as (sample, step) rows in predict.
-  const int64_t maxRequests = kMaxRows / std::max<int64_t>(c.maxLen, 1);
-  if (r.count < 0 || r.count > maxRequests)
-    throw InputError(cat("request count: expected 0 to ", maxRequests, " but got ", r.count, "; split the requests"));
+  // Backends index (request, step) and (candidate, step) rows with 32-bit ints, as
+  // (sample, step) rows in predict.
+  const int64_t maxRows = kMaxRows / std::max<int64_t>(c.maxLen, 1);
+  if (r.count < 0 || r.count > maxRows)
+    throw InputError(cat("request count: expected 0 to ", maxRows, " but got ", r.count, "; split the requests"));
   if (r.count == 0) {
     if (r.nItems != 0 || r.nHistItem != 0) throw InputError("requests: no offsets but some history or candidates");
     return;
@@ -136,28 +138,21 @@ void validateRequests(const Config& c, const RequestsView& r) {
   checkCount("histCat", r.nHistCat, static_cast<int64_t>(r.nHistItem));
   checkCount("cats", r.nCats, static_cast<int64_t>(r.nItems));
   checkOffsets("histOffsets", "history entries", r.histOff, r.nHistOff, r.count, c.maxLen, r.nHistItem);
-  // Backends index (candidate, step) rows with 32-bit ints.
-  const int64_t maxCandidates = kMaxRows / std::max<int64_t>(c.maxLen, 1);
-  checkOffsets("candOffsets", "candidates", r.candOff, r.nCandOff, r.count, maxCandidates, r.nItems);
-  if (static_cast<int64_t>(r.nItems) > maxCandidates)
-    throw InputError(
-        cat("candidate count: expected 0 to ", maxCandidates, " but got ", r.nItems, "; split the requests"));
+  checkOffsets("candOffsets", "candidates", r.candOff, r.nCandOff, r.count, maxRows, r.nItems);
+  if (static_cast<int64_t>(r.nItems) > maxRows)
+    throw InputError(cat("candidate count: expected 0 to ", maxRows, " but got ", r.nItems, "; split the requests"));
   if (c.hasUser()) {
     if (!r.user) throw InputError("user: the model has a user field, so user ids are required");
     checkCount("user", r.nUser, r.count);
   }
   for (int64_t q = 0; q < r.count; ++q) {
     for (int32_t k = r.histOff[q]; k < r.histOff[q + 1]; ++k) {
-      checkHistoryId("histItem", q, k - r.histOff[q], r.histItem[k], c.itemVocab);
-      checkHistoryId("histCat", q, k - r.histOff[q], r.histCat[k], c.catVocab);
+      checkIdAt("histItem", q, k - r.histOff[q], r.histItem[k], c.itemVocab);
+      checkIdAt("histCat", q, k - r.histOff[q], r.histCat[k], c.catVocab);
     }
     for (int32_t k = r.candOff[q]; k < r.candOff[q + 1]; ++k) {
-      if (r.items[k] < 0 || r.items[k] >= c.itemVocab)
-        throw InputError(
-            cat("items[", q, ", ", k - r.candOff[q], "]: id ", r.items[k], " is outside [0, ", c.itemVocab, ")"));
-      if (r.cats[k] < 0 || r.cats[k] >= c.catVocab)
-        throw InputError(
-            cat("cats[", q, ", ", k - r.candOff[q], "]: id ", r.cats[k], " is outside [0, ", c.catVocab, ")"));
+      checkIdAt("items", q, k - r.candOff[q], r.items[k], c.itemVocab);
+      checkIdAt("cats", q, k - r.candOff[q], r.cats[k], c.catVocab);
     }
     if (c.hasUser()) checkId("user", q, r.user[q], c.userVocab);
   }

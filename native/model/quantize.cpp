@@ -77,11 +77,4 @@ void quantizeRowsI8(const float* x, int64_t rows, int64_t cols, int8_t* q, uint1
   }
 }
 
-void dequantizeRowsI8(const int8_t* q, const uint16_t* scales, int64_t rows, int64_t cols, float* x) {
-  for (int64_t r = 0; r < rows; ++r) {
-    const float scale = bf16ToFloat(scales[r]);
-    for (int64_t c = 0; c < cols; ++c) x[r * cols + c] = static_cast<float>(q[r * cols + c]) * scale;
-  }
-}
-
 }  // namespace dien

@@ -106,6 +106,5 @@ inline void decodeRow(StorageType type, const uint8_t* data, const uint8_t* scal
 // row of zeros), q[r, c] = round(x[r, c] / scale_r), within [-127, 127]. The error of a
 // value is at most scale_r / 2. x must be finite.
 void quantizeRowsI8(const float* x, int64_t rows, int64_t cols, int8_t* q, uint16_t* scales);
-void dequantizeRowsI8(const int8_t* q, const uint16_t* scales, int64_t rows, int64_t cols, float* x);
 
 }  // namespace dien

@@ -266,20 +266,15 @@ void checkScales(const Parsed& p, const Entry& e) {
 // The values of entry e as float32 into dst (little-endian hosts only, checked at build time).
 void decode(const Parsed& p, const Entry& e, const TensorSpec& spec, float* dst) {
   const uint8_t* src = p.data + e.begin;
-  const int64_t n = spec.numel();
-  switch (e.dtype) {
-    case StorageType::F32: std::memcpy(dst, src, e.end - e.begin); return;
-    case StorageType::F16:
-      for (int64_t k = 0; k < n; ++k) dst[k] = halfToFloat(load16(src + 2 * k));
-      return;
-    case StorageType::I8: {
-      checkScales(p, e);
-      const uint8_t* scales = p.data + p.scales[static_cast<size_t>(e.scale)].begin;
-      const int64_t rows = spec.shape[0], cols = spec.shape[1];
-      for (int64_t r = 0; r < rows; ++r) decodeRow(StorageType::I8, src, scales, r, cols, dst + r * cols);
-      return;
-    }
+  if (e.dtype == StorageType::F32) {
+    std::memcpy(dst, src, e.end - e.begin);
+    return;
   }
+  // F16 and I8 are 2-D (quantizable()): decoded a row at a time.
+  checkScales(p, e);
+  const uint8_t* scales = e.dtype == StorageType::I8 ? p.data + p.scales[static_cast<size_t>(e.scale)].begin : nullptr;
+  const int64_t rows = spec.shape[0], cols = spec.shape[1];
+  for (int64_t r = 0; r < rows; ++r) decodeRow(e.dtype, src, scales, r, cols, dst + r * cols);
 }
 
 // Quantised tables stay quantised in memory (docs/model.md §12): storage per model tensor.
@@ -375,14 +370,6 @@ LoadedWeights readSafetensors(const uint8_t* bytes, size_t size, CheckpointState
 
 LoadedWeights mapSafetensors(std::shared_ptr<MappedFile> file) {
   Parsed p = parseHeader(file->data(), file->size());
-  // The weights can live in the mapping when the file holds exactly the model's tensors,
-  // in their canonical order (as this engine writes them), with float-aligned data.
-  bool inPlace = p.trainer.empty() && p.dataOffset % alignof(float) == 0;
-  uint64_t at = 0;
-  for (size_t i = 0; inPlace && i < p.entries.size(); ++i) {
-    inPlace = p.entries[i].begin == at && p.entries[i].dtype == StorageType::F32;
-    at = p.entries[i].end;
-  }
   const std::vector<StorageType> storage = tableStorage(p);
   if (p.trainer.empty() && anyQuantised(storage)) {
     // A quantised file: its tables stay in the mapping, quantised; the other tensors
@@ -399,6 +386,14 @@ LoadedWeights mapSafetensors(std::shared_ptr<MappedFile> file) {
       checkValues(p.modelSpecs[i], weights->at(i));  // copied into memory, so checked
     }
     return LoadedWeights{p.config, std::move(weights), std::move(p.vocab)};
+  }
+  // A float32 file can live in the mapping when it holds exactly the model's tensors, in
+  // their canonical order (as this engine writes them), with float-aligned data.
+  bool inPlace = p.trainer.empty() && p.dataOffset % alignof(float) == 0;
+  uint64_t at = 0;
+  for (size_t i = 0; inPlace && i < p.entries.size(); ++i) {
+    inPlace = p.entries[i].begin == at && p.entries[i].dtype == StorageType::F32;
+    at = p.entries[i].end;
   }
   if (!inPlace) return copyTensors(p, nullptr);
   float* base = reinterpret_cast<float*>(file->data() + p.dataOffset);

@@ -208,7 +208,9 @@ TEST(int8_rows_hold_every_value_within_half_a_step) {
   std::vector<int8_t> q(x.size());
   std::vector<uint16_t> scales(rows);
   quantizeRowsI8(x.data(), rows, cols, q.data(), scales.data());
-  dequantizeRowsI8(q.data(), scales.data(), rows, cols, back.data());
+  for (int64_t r = 0; r < rows; ++r)
+    decodeRow(StorageType::I8, reinterpret_cast<const uint8_t*>(q.data()),
+              reinterpret_cast<const uint8_t*>(scales.data()), r, cols, back.data() + r * cols);
   for (int64_t r = 0; r < rows; ++r) {
     const float scale = bf16ToFloat(scales[r]);
     if (r == 7) CHECK(scale == 0.0f);
