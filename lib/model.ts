@@ -18,6 +18,7 @@ import {
   expectInt32Array,
   expectInteger,
   expectLength,
+  signalOption,
   expectNoOverlap,
   expectObject,
   expectOneOf,
@@ -121,6 +122,8 @@ export const ENQUEUE = Symbol("dien.enqueue");
 export const CHECK_TRAIN_BATCH = Symbol("dien.checkTrainBatch");
 export const FROM_HANDLE = Symbol("dien.fromHandle");
 export const RUN_QUEUED = Symbol("dien.runQueued");
+/** The live native handle (throws DIEN_DISPOSED after dispose()); for lib/rocket.ts. */
+export const HANDLE = Symbol("dien.handle");
 /** Scores requests already checked (and copied) by lib/requests.ts: the scorer's path. */
 export const SCORE_CHECKED = Symbol("dien.scoreChecked");
 
@@ -317,7 +320,7 @@ export class DienModel implements Disposable {
    */
   async lossAndGradients(batch: TrainBatch, opts?: { signal?: AbortSignal }): Promise<LossAndGradients> {
     const handle = this.#handle();
-    const signal = opts === undefined ? undefined : expectOptions("options", opts, ["signal"]).signal;
+    const signal = signalOption(opts);
     const inputs = this[CHECK_TRAIN_BATCH](batch);
     const r = await this.#enqueue<NativeGradients>(
       () => handle.stageGradients(inputs),
@@ -387,10 +390,14 @@ export class DienModel implements Disposable {
     return this.#enqueue<T>(stage, signal);
   }
 
-  /** Runs a task on the JS thread in this model's queue order. */
-  [RUN_QUEUED]<T>(task: () => Promise<T>): Promise<T> {
+  [HANDLE](): NativeModel {
+    return this.#handle();
+  }
+
+  /** Runs a task on the JS thread in this model's queue order (dropped if signal aborts while it waits). */
+  [RUN_QUEUED]<T>(task: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     this.#handle();
-    return this.#queue.run(task);
+    return this.#queue.run(task, signal);
   }
 
   static [FROM_HANDLE](handle: NativeModel, where: string): DienModel {

@@ -48,6 +48,8 @@ export interface NativeModel {
   /** The training-mode loss and every gradient (resolves NativeGradients). */
   stageGradients(batch: TrainBatch): NativeCall;
   createTrainer(options: NativeTrainerOptions): NativeTrainer;
+  /** Rocket Launching with this model as the booster (train/rocket.h); copies its embeddings into light. */
+  createRocketTrainer(light: NativeModel, options: NativeTrainerOptions & { lambda: number }): NativeRocketTrainer;
   info(): NativeInfo;
   /** The vocabularies' JSON text, when the model has them. */
   vocab(): string | undefined;
@@ -92,6 +94,24 @@ export interface NativeTrainer {
   stageSave(): NativeCall;
   endEpoch(): void;
   info(): NativeTrainerInfo;
+}
+
+export interface NativeRocketLosses {
+  loss: number;
+  boosterBce: number;
+  boosterAux: number;
+  lightBce: number;
+  lightAux: number;
+  hintLoss: number;
+  gradNorm: number;
+}
+
+/** Adam state over a booster and a light net sharing their embeddings (train/rocket.h). */
+export interface NativeRocketTrainer {
+  /** One joint step; resolves NativeRocketLosses. */
+  stageStep(batch: TrainBatch): NativeCall;
+  endEpoch(): void;
+  info(): NativeTrainerInfo & { lambda: number };
 }
 
 /** Engine options as the addon takes them: the environment already applied. */
@@ -140,7 +160,7 @@ export interface NativeAddon {
   abiVersion: number;
 }
 
-const EXPECTED_ABI = 6;
+const EXPECTED_ABI = 7;
 let cached: NativeAddon | undefined;
 
 function loadAddon(): NativeAddon {

@@ -5,7 +5,7 @@ import { fromNative } from "./errors";
 import { CHECK_TRAIN_BATCH, DienModel, ENQUEUE, type EngineOptions, FROM_HANDLE, RUN_QUEUED, engineOptions } from "./model";
 import { type NativeLosses, type NativeTrainer, type NativeTrainerOptions, native } from "./native";
 import type { TrainBatch } from "./types";
-import { expectAbortSignal, expectOptions, invalidType } from "./validate";
+import { expectOptions, invalidType, signalOption } from "./validate";
 
 export interface TrainerOptions {
   /** Learning rate (default 1e-3, docs/model.md §9). */
@@ -106,8 +106,7 @@ export class Trainer {
    * any work, and a step whose loss or gradient is not finite (DIEN_NON_FINITE) changes nothing.
    */
   async step(batch: TrainBatch, opts?: { signal?: AbortSignal }): Promise<StepResult> {
-    const o = opts === undefined ? {} : expectOptions("options", opts, ["signal"]);
-    const signal = o.signal === undefined ? undefined : expectAbortSignal("options.signal", o.signal);
+    const signal = signalOption(opts);
     const inputs = this.model[CHECK_TRAIN_BATCH](batch);
     const r = await this.model[ENQUEUE]<NativeLosses & { gradNorm: number }>(() => this.#native.stageStep(inputs), signal);
     return { loss: r.loss, bceLoss: r.bceLoss, auxLoss: r.auxLoss, gradNorm: r.gradNorm };

@@ -55,6 +55,12 @@ export function expectAbortSignal(field: string, value: unknown): AbortSignal {
   return value;
 }
 
+/** The `{ signal }` options of an async call: the signal, or undefined; any other key refused. */
+export function signalOption(opts: unknown): AbortSignal | undefined {
+  const o = opts === undefined ? {} : expectOptions("options", opts, ["signal"]);
+  return o.signal === undefined ? undefined : expectAbortSignal("options.signal", o.signal);
+}
+
 /**
  * An options object with only the keys a function knows: a typo such as `logit` for
  * `logits` is a TypeError, not an option silently ignored. Undefined values count as absent.

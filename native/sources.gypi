@@ -21,10 +21,12 @@
       "native/cpu/recurrence.cpp",
       "native/cpu/thread_pool.cpp",
       "native/cpu/workspace.cpp",
+      "native/train/adam.cpp",
       "native/train/backprop.cpp",
       "native/train/head_pass.cpp",
       "native/train/net.cpp",
       "native/train/sample_pass.cpp",
+      "native/train/rocket.cpp",
       "native/train/train_batch.cpp",
       "native/train/trainer.cpp"
     ],

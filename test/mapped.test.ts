@@ -3,62 +3,17 @@
 // read serves from a sparse multi-GB file; values of mapped tables are checked where used.
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { closeSync, ftruncateSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
 import { tmpdir, totalmem } from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 
 import { DienModel, NonFiniteError, randomBatch, randomTrainBatch } from "../lib";
+import { growItems, header } from "../bench/sparse-file";
 
 const dir = mkdtempSync(path.join(tmpdir(), "dien-mapped-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const CONFIG = { model: "dien", itemVocab: 1000, catVocab: 50, userVocab: 20, dItem: 16, dCat: 8, dUser: 8, hidden: 16, maxLen: 20 } as const;
-
-interface Header {
-  n: number;
-  json: Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] } | Record<string, string>>;
-}
-
-function header(bytes: Uint8Array): Header {
-  const n = Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0, true));
-  return { n, json: JSON.parse(Buffer.from(bytes.subarray(8, 8 + n)).toString("utf8")) as Header["json"] };
-}
-
-/**
- * The file of `bytes` with its item vocabulary grown to `items` rows, written sparse: the
- * new table is a hole (zeros) that takes no disk space.
- */
-function growItems(bytes: Uint8Array, items: number, file: string): void {
-  const { n, json } = header(bytes);
-  const meta = json.__metadata__ as Record<string, string>;
-  const config = JSON.parse(meta.config!) as Record<string, unknown>;
-  config.itemVocab = items;
-  const out: Header["json"] = { __metadata__: { ...meta, config: JSON.stringify(config) } };
-  const copies: { from: number; to: number; length: number }[] = [];
-  let at = 0;
-  for (const [name, rec] of Object.entries(json)) {
-    if (name === "__metadata__") continue;
-    const r = rec as { dtype: string; shape: number[]; data_offsets: [number, number] };
-    const shape = name === "embedding.item.weight" ? [items, r.shape[1]!] : r.shape;
-    const length = shape.reduce((a, b) => a * b, 1) * 4;
-    out[name] = { dtype: r.dtype, shape, data_offsets: [at, at + length] };
-    if (name !== "embedding.item.weight") copies.push({ from: 8 + n + r.data_offsets[0], to: at, length });
-    at += length;
-  }
-  let text = JSON.stringify(out);
-  while ((8 + text.length) % 8 !== 0) text += " ";
-  const head = Buffer.alloc(8 + text.length);
-  head.writeBigUInt64LE(BigInt(text.length), 0);
-  head.write(text, 8, "utf8");
-  const fd = openSync(file, "w");
-  try {
-    writeSync(fd, head, 0, head.length, 0);
-    for (const c of copies) writeSync(fd, bytes, c.from, c.length, head.length + c.to);
-    ftruncateSync(fd, head.length + at);
-  } finally {
-    closeSync(fd);
-  }
-}
 
 describe("mapped weight files", () => {
   it("load(path) maps the file and scores exactly as a copied load", async () => {

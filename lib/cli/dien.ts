@@ -3,6 +3,7 @@
  * The `dien` command: train a zoo model on a click log and evaluate it, in one command.
  *   dien train --model dien --train data/train --test data/test [--format dien|din|movielens] ...
  *   dien eval --weights model.safetensors --test data/test [--format dien|din] [--json]
+ *   dien compress --train data/train --test data/test --booster-hidden 108 --light-hidden 32 --out light.safetensors
  *   dien quantize --weights model.safetensors --dtype int8|fp16 --out model.int8.safetensors
  *   dien serve --weights model.safetensors [--port 8080] [--host 127.0.0.1]
  */
@@ -16,6 +17,7 @@ import { newReport } from "../data/formats";
 import { type Format, type PreparedData, type TestMetrics, evaluate, paperConfig, prepareData, streamDataset, trainLoop } from "./pipeline";
 import { runExperiment } from "./experiment";
 import { quantizeCommand } from "./quantize";
+import { rocketLaunch, writeCompressed } from "./compress";
 import { serveCommand } from "./serve";
 
 function integer(min: number) {
@@ -32,26 +34,39 @@ function positive(v: string): number {
   return n;
 }
 
+function nonNegative(v: string): number {
+  const n = Number(v);
+  if (!(n >= 0) || !Number.isFinite(n)) throw new InvalidArgumentError("expected a number >= 0");
+  return n;
+}
+
 function table(m: TestMetrics): string {
   return [`test samples  ${m.n}`, `AUC           ${m.auc.toFixed(4)}`, `GAUC          ${m.gauc.toFixed(4)}`, `log-loss      ${m.logloss.toFixed(4)}`].join("\n");
 }
 
+/** The data and training options `dien train` and `dien compress` share. */
+function trainingOptions(cmd: Command): Command {
+  return cmd
+    .requiredOption("--train <path>", "training file or folder (movielens: the ml-latest-small folder)")
+    .option("--test <path>", "test file or folder (not for movielens)")
+    .addOption(new Option("--format <format>", "data format (docs/model.md §13)").choices(["dien", "din", "movielens"]).default("dien"))
+    .addOption(new Option("--split <split>", "movielens split").choices(["all", "last"]).default("all"))
+    .option("--epochs <n>", "epochs", integer(1), 2)
+    .option("--batch <n>", "batch size", integer(1), 128)
+    .option("--lr <x>", "Adam learning rate", positive, 1e-3)
+    .option("--seed <n>", "seed of the split, initialisation, shuffles and negatives", integer(0), 1)
+    .option("--threads <n>", "threads (0: one per hardware thread)", integer(0), 0)
+    .option("--max-len <n>", "history length kept (most recent behaviours)", integer(1), 100);
+}
+
 const program = new Command("dien").description("Deep Interest Evolution Network: train, evaluate and serve CTR models").showHelpAfterError();
 
-program
-  .command("train")
-  .description("train a zoo model on a click log and evaluate it on the test set")
-  .addOption(new Option("--model <name>", "zoo model").choices([...MODEL_NAMES]).default("dien"))
-  .requiredOption("--train <path>", "training file or folder (movielens: the ml-latest-small folder)")
-  .option("--test <path>", "test file or folder (not for movielens)")
-  .addOption(new Option("--format <format>", "data format (docs/model.md §13)").choices(["dien", "din", "movielens"]).default("dien"))
-  .addOption(new Option("--split <split>", "movielens split").choices(["all", "last"]).default("all"))
-  .option("--epochs <n>", "epochs", integer(1), 2)
-  .option("--batch <n>", "batch size", integer(1), 128)
-  .option("--lr <x>", "Adam learning rate", positive, 1e-3)
-  .option("--seed <n>", "seed of the split, initialisation, shuffles and negatives", integer(0), 1)
-  .option("--threads <n>", "threads (0: one per hardware thread)", integer(0), 0)
-  .option("--max-len <n>", "history length kept (most recent behaviours)", integer(1), 100)
+trainingOptions(
+  program
+    .command("train")
+    .description("train a zoo model on a click log and evaluate it on the test set")
+    .addOption(new Option("--model <name>", "zoo model").choices([...MODEL_NAMES]).default("dien")),
+)
   .option("--out <file>", "where to write the trained weights", "model.safetensors")
   .option("--checkpoint-every <n>", "write <out>.ckpt every n steps", integer(1))
   .option("--resume <ckpt>", "continue from a checkpoint written by --checkpoint-every or Ctrl-C")
@@ -135,6 +150,35 @@ program
     for (const m of models) if (!(MODEL_NAMES as readonly string[]).includes(m)) throw new InvalidArgumentError(`--models: unknown model "${m}" (one of ${MODEL_NAMES.join(", ")})`);
     const command = `npx dien experiment --data <ml-latest-small> --seeds ${o.seeds} --models ${models.join(",")} --epochs ${o.epochs} --batch ${o.batch} --lr ${o.lr}`;
     await runExperiment({ data: o.data, models: models as ModelName[], seeds: o.seeds, epochs: o.epochs, batch: o.batch, lr: o.lr, threads: o.threads, maxLen: o.maxLen, out: o.out, command });
+  });
+
+trainingOptions(
+  program
+    .command("compress")
+    .description("Rocket Launching: train a light net beside a booster (shared embeddings, hint loss) and write both")
+    .addOption(new Option("--model <name>", "zoo model of both nets (one with GRUs)").choices([...MODEL_NAMES]).default("dien")),
+)
+  .option("--booster-hidden <n>", "the booster's hidden width H", integer(1), 108)
+  .option("--light-hidden <n>", "the light net's hidden width H", integer(1), 32)
+  .option("--lambda <x>", "weight of the hint loss", nonNegative, 0.03)
+  .option("--out <file>", "where to write the light net", "light.safetensors")
+  .option("--booster-out <file>", "where to write the booster (default: <out> with .booster before the extension)")
+  .option("--baseline", "also train the light net alone with the same budget and report its AUC", false)
+  .option("--skip-bad-lines", "count and report malformed lines instead of failing", false)
+  .option("--json", "print one JSON object as the last line of stdout", false)
+  .action(async (o) => {
+    const data = await prepareData({ format: o.format as Format, train: o.train, test: o.test, split: o.split, seed: o.seed, skipBadLines: o.skipBadLines, maxLen: o.maxLen });
+    try {
+      const options = { model: o.model as ModelName, boosterHidden: o.boosterHidden, lightHidden: o.lightHidden, lambda: o.lambda, epochs: o.epochs, batch: o.batch, lr: o.lr, seed: o.seed, threads: o.threads, maxLen: o.maxLen, baseline: o.baseline };
+      const bar = (name: string) => new SingleBar({ format: `${name.padEnd(11)} {bar} {percentage}% | step {value}/{total} | {speed} samples/s | loss {loss} | ETA {eta_formatted}`, stream: process.stderr, hideCursor: true, noTTYOutput: true, notTTYSchedule: 10_000 }, Presets.shades_classic);
+      const result = await rocketLaunch(data, { ...options, bar });
+      const boosterOut = o.boosterOut ?? String(o.out).replace(/(\.safetensors)?$/, ".booster$1");
+      const report = await writeCompressed(result, options, o.out, boosterOut);
+      process.stderr.write(`\n${report.text}\n`);
+      if (o.json) console.log(JSON.stringify(report.json));
+    } finally {
+      data.close();
+    }
   });
 
 program

@@ -19,7 +19,7 @@ import { type BatchSource, SampleStore, memorySource } from "../data/store";
 import type { Vocabularies } from "../data/vocab";
 import { auc, gauc, logloss } from "../metrics";
 import type { DienModel } from "../model";
-import type { Trainer } from "../trainer";
+import type { TrainBatch } from "../types";
 
 export type Format = DataFormat | "movielens";
 
@@ -154,8 +154,18 @@ export interface TrainLoopOptions {
   stop?: () => boolean;
 }
 
+/** What trainLoop drives: a Trainer, or a RocketTrainer (whose batches are the booster's). */
+export interface LoopTrainer {
+  readonly model: DienModel;
+  readonly steps: number;
+  step(batch: TrainBatch): Promise<{ loss: number }>;
+  endEpoch(): Promise<void>;
+  /** Needed only with o.checkpoint. */
+  save?(path: string): Promise<void>;
+}
+
 /** Epochs of seeded shuffles; resumes mid-epoch from trainer.steps. Returns samples trained. */
-export async function trainLoop(trainer: Trainer, train: BatchSource | readonly Sample[], o: TrainLoopOptions): Promise<{ samples: number; stopped: boolean; lastLoss: number }> {
+export async function trainLoop(trainer: LoopTrainer, train: BatchSource | readonly Sample[], o: TrainLoopOptions): Promise<{ samples: number; stopped: boolean; lastLoss: number }> {
   const model = trainer.model;
   const c = model.config;
   const source = "batch" in train ? train : memorySource(encodeSamples(train, model.vocab!, c.maxLen, c.userVocab > 0));
@@ -181,7 +191,10 @@ export async function trainLoop(trainer: Trainer, train: BatchSource | readonly 
       step++;
       samples += b.targetItem.length;
       o.bar?.update(step, { speed: Math.round((samples / (performance.now() - t0)) * 1000).toString(), loss: lastLoss.toFixed(4) });
-      if (o.checkpoint && o.checkpointEvery && step % o.checkpointEvery === 0) await trainer.save(o.checkpoint);
+      if (o.checkpoint && o.checkpointEvery && step % o.checkpointEvery === 0) {
+        if (!trainer.save) throw new TypeError("checkpoint: this trainer does not write checkpoints");
+        await trainer.save(o.checkpoint);
+      }
       if (o.stop?.()) return { samples, stopped: true, lastLoss };
     }
     await trainer.endEpoch();

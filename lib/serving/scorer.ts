@@ -9,7 +9,7 @@ import { type DienModel, SCORE_CHECKED } from "../model";
 import { abortError } from "../queue";
 import { type CheckedRequest, checkRequest, splitResults } from "../requests";
 import type { ScoreRequest } from "../types";
-import { expectAbortSignal, expectBoolean, expectInteger, expectOptions, invalidType } from "../validate";
+import { expectBoolean, expectInteger, expectOptions, invalidType, signalOption } from "../validate";
 
 export interface ScorerOptions {
   /** Most requests merged into one native call (default 64). */
@@ -117,8 +117,7 @@ export class Scorer {
   score(request: ScoreRequest, opts?: { signal?: AbortSignal }): Promise<Float32Array> {
     let signal: AbortSignal | undefined;
     try {
-      const o = opts === undefined ? {} : expectOptions("options", opts, ["signal"]);
-      signal = o.signal === undefined ? undefined : expectAbortSignal("options.signal", o.signal);
+      signal = signalOption(opts);
       if (signal?.aborted) {
         this.#counts.aborted++;
         throw abortError(signal);

@@ -73,6 +73,9 @@ class Engine {
   const train::GradLayout& gradLayout();
 
  private:
+  // A Rocket Launching step locks two engines at once and runs both passes before one
+  // update (train/rocket.h).
+  friend class RocketTrainer;
   Engine(const Config& c, std::unique_ptr<Weights> w, const EngineOptions& opts, std::string vocab);
   void trainingPass(const TrainBatchView& b, train::PassResult<float>& out);
 

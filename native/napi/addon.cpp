@@ -21,7 +21,7 @@ namespace dien {
 
 namespace {
 
-constexpr int kAbiVersion = 6;
+constexpr int kAbiVersion = 7;
 
 EngineOptions readOptions(const Napi::Value& v) {
   EngineOptions o;
@@ -248,6 +248,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   initAddonData(env);
   exports.Set("NativeModel", ModelWrap::Define(env));
   exports.Set("NativeTrainer", TrainerWrap::Define(env));
+  exports.Set("NativeRocketTrainer", RocketWrap::Define(env));
   exports.Set("loadModel", Napi::Function::New(env, LoadModel, "loadModel"));
   exports.Set("resumeTrainer", Napi::Function::New(env, ResumeTrainer, "resumeTrainer"));
   exports.Set("createModel", Napi::Function::New(env, CreateModel, "createModel"));

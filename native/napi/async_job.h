@@ -29,6 +29,7 @@ struct AddonData {
   std::shared_ptr<EnvState> env = std::make_shared<EnvState>();
   Napi::FunctionReference modelClass;
   Napi::FunctionReference trainerClass;
+  Napi::FunctionReference rocketClass;
 };
 
 // Creates this environment's AddonData and the cleanup hook that marks it closing.

@@ -82,7 +82,8 @@ Napi::Function ModelWrap::Define(Napi::Env env) {
       {InstanceMethod("stagePredict", &ModelWrap::StagePredict),
        InstanceMethod("stageRequests", &ModelWrap::StageRequests), InstanceMethod("stageSave", &ModelWrap::StageSave),
        InstanceMethod("stageGradients", &ModelWrap::StageGradients),
-       InstanceMethod("createTrainer", &ModelWrap::CreateTrainer), InstanceMethod("info", &ModelWrap::Info),
+       InstanceMethod("createTrainer", &ModelWrap::CreateTrainer),
+       InstanceMethod("createRocketTrainer", &ModelWrap::CreateRocketTrainer), InstanceMethod("info", &ModelWrap::Info),
        InstanceMethod("vocab", &ModelWrap::Vocab), InstanceMethod("dispose", &ModelWrap::Dispose),
        InstanceAccessor("disposed", &ModelWrap::Disposed, nullptr)});
   addonData(env).modelClass = Napi::Persistent(cls);
@@ -93,6 +94,7 @@ namespace {
 // Marks the Externals that carry an engine to the NativeModel constructor: any other
 // External (a prepared call, another addon's) is refused rather than misread.
 constexpr napi_type_tag kEngineTag = {0x3a9e5c1d7b2f4e60ull, 0x91c4d2e8a6b03f17ull};
+constexpr napi_type_tag kModelInstanceTag = {0x6d0f3b8a2c5e4179ull, 0xb4e2a91c07d35f86ull};
 }  // namespace
 
 Napi::Object ModelWrap::Wrap(Napi::Env env, std::shared_ptr<Engine> engine) {
@@ -102,6 +104,10 @@ Napi::Object ModelWrap::Wrap(Napi::Env env, std::shared_ptr<Engine> engine) {
 ModelWrap::ModelWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ModelWrap>(info) {
   engine_ = takeTaggedHandle<Engine>(info, kEngineTag,
                                      "NativeModel is created by loadModel() or createModel(), not with new");
+  // The instance carries a tag too: an argument that claims to be a NativeModel (its
+  // prototype swapped, instanceof faked) is checked by tag before it is unwrapped.
+  if (napi_type_tag_object(info.Env(), info.This(), &kModelInstanceTag) != napi_ok)
+    throw Napi::Error::New(info.Env(), "NativeModel: could not tag the instance");
 }
 
 std::shared_ptr<Engine> ModelWrap::engine() const {
@@ -196,6 +202,20 @@ Napi::Value ModelWrap::CreateTrainer(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guarded(env, [&]() -> Napi::Value {
     return createTrainer(env, engine(), info.Length() > 0 ? info[0] : env.Undefined());
+  });
+}
+
+// createRocketTrainer(light, options) -> NativeRocketTrainer, this model the booster
+Napi::Value ModelWrap::CreateRocketTrainer(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    const Napi::Value light = info.Length() > 0 ? info[0] : env.Undefined();
+    bool isModel = false;
+    if (light.IsObject() && napi_check_object_type_tag(env, light, &kModelInstanceTag, &isModel) != napi_ok)
+      isModel = false;
+    if (!isModel) throw TypeMismatch(cat("light: expected a NativeModel but got ", describeJsValue(light)));
+    const ModelWrap* l = ModelWrap::Unwrap(light.As<Napi::Object>());
+    return createRocketTrainer(env, engine(), l->engine(), info.Length() > 1 ? info[1] : env.Undefined());
   });
 }
 

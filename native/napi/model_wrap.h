@@ -46,6 +46,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
   Napi::Value StageSave(const Napi::CallbackInfo& info);
   Napi::Value StageGradients(const Napi::CallbackInfo& info);
   Napi::Value CreateTrainer(const Napi::CallbackInfo& info);
+  Napi::Value CreateRocketTrainer(const Napi::CallbackInfo& info);
   Napi::Value Info(const Napi::CallbackInfo& info);
   Napi::Value Vocab(const Napi::CallbackInfo& info);
   Napi::Value Dispose(const Napi::CallbackInfo& info);

@@ -74,6 +74,30 @@ class StepJob : public AsyncJob {
   StepResult res_;
 };
 
+class RocketStepJob : public AsyncJob {
+ public:
+  RocketStepJob(std::shared_ptr<RocketTrainer> t, TrainBatchData b) : trainer_(std::move(t)), batch_(std::move(b)) {}
+
+ protected:
+  void run() override { res_ = trainer_->step(batch_.view()); }
+  Napi::Value result(Napi::Env env) override {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("loss", res_.loss);
+    o.Set("boosterBce", res_.boosterBce);
+    o.Set("boosterAux", res_.boosterAux);
+    o.Set("lightBce", res_.lightBce);
+    o.Set("lightAux", res_.lightAux);
+    o.Set("hintLoss", res_.hintLoss);
+    o.Set("gradNorm", res_.gradNorm);
+    return o;
+  }
+
+ private:
+  std::shared_ptr<RocketTrainer> trainer_;
+  TrainBatchData batch_;
+  RocketStepResult res_;
+};
+
 double numberOption(const Napi::Object& o, const char* key) {
   const Napi::Value v = o.Get(key);
   if (!v.IsNumber()) throw TypeMismatch(cat("options.", key, ": expected a number but got ", describeJsValue(v)));
@@ -82,6 +106,26 @@ double numberOption(const Napi::Object& o, const char* key) {
 
 // Marks the Externals that carry a trainer to the NativeTrainer constructor.
 constexpr napi_type_tag kTrainerTag = {0x5b1f0c7e93a24d18ull, 0xe2a76c4f19d03b85ull};
+constexpr napi_type_tag kRocketTag = {0x7c2d94e15a0b3f68ull, 0x4e81b6d27f9c0a53ull};
+
+AdamOptions adamOptions(const Napi::Object& o) {
+  AdamOptions a;
+  for (const AdamField& f : kAdamFields) a.*f.second = numberOption(o, f.first);
+  return a;
+}
+
+// { steps, epoch, lr, options } of a Trainer or RocketTrainer.
+template <class T>
+Napi::Object progressInfo(Napi::Env env, const T& trainer, const AdamOptions& a) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("steps", static_cast<double>(trainer.steps()));
+  o.Set("epoch", static_cast<double>(trainer.epoch()));
+  o.Set("lr", trainer.lr());
+  Napi::Object opts = Napi::Object::New(env);
+  for (const AdamField& f : kAdamFields) opts.Set(f.first, a.*f.second);
+  o.Set("options", opts);
+  return o;
+}
 
 }  // namespace
 
@@ -107,10 +151,17 @@ Napi::Value stageGradients(Napi::Env env, std::shared_ptr<Engine> engine, const 
 Napi::Value createTrainer(Napi::Env env, std::shared_ptr<Engine> engine, const Napi::Value& options) {
   if (!options.IsObject()) throw TypeMismatch("options: expected an object");
   if (engine->quantized()) throw ConfigError(kQuantisedDoesNotTrain);
+  return TrainerWrap::Wrap(env, std::make_shared<Trainer>(std::move(engine), adamOptions(options.As<Napi::Object>())));
+}
+
+Napi::Value createRocketTrainer(Napi::Env env, std::shared_ptr<Engine> booster, std::shared_ptr<Engine> light,
+                                const Napi::Value& options) {
+  if (!options.IsObject()) throw TypeMismatch("options: expected an object");
   const Napi::Object o = options.As<Napi::Object>();
-  AdamOptions a;
-  for (const AdamField& f : kAdamFields) a.*f.second = numberOption(o, f.first);
-  return TrainerWrap::Wrap(env, std::make_shared<Trainer>(std::move(engine), a));
+  RocketOptions r;
+  r.adam = adamOptions(o);
+  r.lambda = numberOption(o, "lambda");
+  return RocketWrap::Wrap(env, std::make_shared<RocketTrainer>(std::move(booster), std::move(light), r));
 }
 
 Napi::Function TrainerWrap::Define(Napi::Env env) {
@@ -155,14 +206,46 @@ Napi::Value TrainerWrap::EndEpoch(const Napi::CallbackInfo& info) {
 
 Napi::Value TrainerWrap::Info(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value { return progressInfo(env, *trainer_, trainer_->options()); });
+}
+
+Napi::Function RocketWrap::Define(Napi::Env env) {
+  Napi::Function cls =
+      DefineClass(env, "NativeRocketTrainer",
+                  {InstanceMethod("stageStep", &RocketWrap::StageStep),
+                   InstanceMethod("endEpoch", &RocketWrap::EndEpoch), InstanceMethod("info", &RocketWrap::Info)});
+  addonData(env).rocketClass = Napi::Persistent(cls);
+  return cls;
+}
+
+Napi::Object RocketWrap::Wrap(Napi::Env env, std::shared_ptr<RocketTrainer> trainer) {
+  return newTaggedHandle(env, std::move(trainer), kRocketTag, addonData(env).rocketClass);
+}
+
+RocketWrap::RocketWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RocketWrap>(info) {
+  trainer_ = takeTaggedHandle<RocketTrainer>(info, kRocketTag, "NativeRocketTrainer is created by rocketTrainer()");
+}
+
+// stageStep(batch) -> prepared call resolving the step's losses and gradient norm
+Napi::Value RocketWrap::StageStep(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
   return guarded(env, [&]() -> Napi::Value {
-    Napi::Object o = Napi::Object::New(env);
-    o.Set("steps", static_cast<double>(trainer_->steps()));
-    o.Set("epoch", static_cast<double>(trainer_->epoch()));
-    o.Set("lr", trainer_->lr());
-    Napi::Object opts = Napi::Object::New(env);
-    for (const AdamField& f : kAdamFields) opts.Set(f.first, trainer_->options().*f.second);
-    o.Set("options", opts);
+    if (info.Length() < 1 || !info[0].IsObject()) throw TypeMismatch("batch: expected an object of typed arrays");
+    TrainBatchData d = copyTrainBatch(info[0].As<Napi::Object>(), trainer_->booster()->config());
+    return wrapCall(env, std::make_unique<RocketStepJob>(trainer_, std::move(d)), "dien.rocketStep");
+  });
+}
+
+Napi::Value RocketWrap::EndEpoch(const Napi::CallbackInfo& info) {
+  trainer_->endEpoch();
+  return info.Env().Undefined();
+}
+
+Napi::Value RocketWrap::Info(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    Napi::Object o = progressInfo(env, *trainer_, trainer_->options().adam);
+    o.Set("lambda", trainer_->options().lambda);
     return o;
   });
 }

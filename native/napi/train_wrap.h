@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "../model/engine.h"
+#include "../train/rocket.h"
 #include "../train/trainer.h"
 
 namespace dien {
@@ -23,6 +24,10 @@ Napi::Value stageGradients(Napi::Env env, std::shared_ptr<Engine> engine, const 
 // clipNorm, lrDecay } (every key a number; the TypeScript layer fills the defaults).
 Napi::Value createTrainer(Napi::Env env, std::shared_ptr<Engine> engine, const Napi::Value& options);
 
+// A NativeRocketTrainer over booster and light with the createTrainer options plus lambda.
+Napi::Value createRocketTrainer(Napi::Env env, std::shared_ptr<Engine> booster, std::shared_ptr<Engine> light,
+                                const Napi::Value& options);
+
 class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
  public:
   static Napi::Function Define(Napi::Env env);
@@ -36,6 +41,20 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
   Napi::Value Info(const Napi::CallbackInfo& info);
 
   std::shared_ptr<Trainer> trainer_;
+};
+
+class RocketWrap : public Napi::ObjectWrap<RocketWrap> {
+ public:
+  static Napi::Function Define(Napi::Env env);
+  static Napi::Object Wrap(Napi::Env env, std::shared_ptr<RocketTrainer> trainer);
+  explicit RocketWrap(const Napi::CallbackInfo& info);
+
+ private:
+  Napi::Value StageStep(const Napi::CallbackInfo& info);
+  Napi::Value EndEpoch(const Napi::CallbackInfo& info);
+  Napi::Value Info(const Napi::CallbackInfo& info);
+
+  std::shared_ptr<RocketTrainer> trainer_;
 };
 
 }  // namespace dien

@@ -1,6 +1,6 @@
 // The training pass against central finite differences in float64 (docs/model.md §14:
-// 1e-6 relative), the float path against the float64 path, and the training forward
-// against the independent float64 reference (reference.cpp).
+// 1e-6 relative), the float path against the float64 path, the training forward against
+// the independent float64 reference (reference.cpp), and Rocket Launching's joint step.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -11,6 +11,8 @@
 #include "test_harness.h"
 #include "test_util.h"
 #include "train/backprop.h"
+#include "train/rocket.h"
+#include "train/trainer.h"
 #include "variants.h"
 
 namespace dien {
@@ -60,7 +62,7 @@ std::vector<int64_t> probes(const TensorSpec& s, const std::vector<double>& grad
 }  // namespace
 
 TEST(training_gradients_match_finite_differences_in_float64) {
-  int checked = 0;
+  int checked = 0, variant = 0;
   for (auto& [name, cfg] : variants()) {
     // Narrow layers and short histories keep the thousands of finite-difference passes quick
     // (the float32 test below runs every variant at full width).
@@ -73,7 +75,14 @@ TEST(training_gradients_match_finite_differences_in_float64) {
     Weights w(c);
     randomizeWeights(w, 7);
     const TrainCase tc = trainBatch(c, 5, 11);
-    const TrainBatchView b = tc.view();
+    TrainBatchView b = tc.view();
+    // Every other variant also carries a Rocket Launching hint (docs/model.md §11).
+    const std::vector<float> hint = {0.3f, -1.2f, 2.0f, 0.0f, -0.4f};
+    if (variant++ % 2 == 1) {
+      b.hint = hint.data();
+      b.nHint = hint.size();
+      b.hintWeight = 0.7;
+    }
     validateTrainBatch(c, b);
     std::vector<double> values = toDouble(w);
     train::Backprop<double> bp(c, w, nullptr);
@@ -81,6 +90,7 @@ TEST(training_gradients_match_finite_differences_in_float64) {
     bp.run(train::Params<double>{&w, values.data()}, b, r);
     CHECK_MSG(std::isfinite(r.loss), cat(name, ": loss ", r.loss));
     CHECK_MSG(!needsNegatives(c) || r.auxLoss > 0, cat(name, ": aux loss ", r.auxLoss));
+    CHECK_MSG((b.hint != nullptr) == (r.hintLoss > 0), cat(name, ": hint loss ", r.hintLoss));
     const auto grads = train::denseGradients(bp.gradLayout(), r);
     std::mt19937_64 rng(3);
     for (size_t i = 0; i < w.specs().size(); ++i) {
@@ -195,6 +205,104 @@ TEST(training_batch_validation_names_field_index_and_value) {
   tc.data.negItem.clear();
   tc.data.negCat.clear();
   expectThrow<InputError>([&] { validateTrainBatch(c, tc.view()); }, "negItem and negCat are required");
+  tc = trainBatch(c, 4, 1);
+  const std::vector<float> hint = {0, 1, NAN, 2};
+  TrainBatchView b = tc.view();
+  b.hint = hint.data();
+  b.nHint = 3;
+  b.hintWeight = 0.1;
+  expectThrow<InputError>([&] { validateTrainBatch(c, b); }, "hint: expected 4 elements but got 3");
+  b.nHint = 4;
+  expectThrow<InputError>([&] { validateTrainBatch(c, b); }, "hint[2]: expected a finite logit but got nan");
+  b.hintWeight = -1;
+  expectThrow<InputError>([&] { validateTrainBatch(c, b); }, "hintWeight: expected a finite number >= 0 but got -1");
+}
+
+namespace {
+
+std::shared_ptr<Engine> engineOf(const Config& c, uint64_t seed) {
+  EngineOptions o;
+  o.threads = 2;
+  o.device = "cpu";
+  return Engine::create(c, seed, o);
+}
+
+bool sameValues(const Weights& a, const Weights& b, TensorKind k, int layer = 0) {
+  const TensorSpec& s = a.spec(k, layer);
+  return std::equal(a.get(k, layer), a.get(k, layer) + s.numel(), b.get(k, layer));
+}
+
+}  // namespace
+
+// The gradient block (docs/model.md §11): the hint reaches the light net and the shared
+// embeddings, never the booster's own tensors. After one joint step the booster's
+// non-embedding tensors equal, bit for bit, those of the same booster after one plain Adam
+// step; its embedding rows carry the light net's gradient too, and the light net's
+// embedding tables stay the booster's.
+TEST(rocket_hint_does_not_update_the_booster) {
+  const Config cb = smallConfig(ModelKind::Dien, 12), cl = smallConfig(ModelKind::Dien, 6);
+  const TrainCase tc = trainBatch(cb, 16, 3);
+  AdamOptions adam;
+  adam.lr = 0.01;
+  adam.embeddingL2 = 1e-3;
+  adam.clipNorm = 0.05;  // below both nets' gradient norms: each is clipped by its own
+  auto booster = engineOf(cb, 1), light = engineOf(cl, 2), plain = engineOf(cb, 1);
+  RocketOptions ro;
+  ro.adam = adam;
+  ro.lambda = 0.5;
+  RocketTrainer rocket(booster, light, ro);
+  Trainer trainer(plain, adam);
+  const RocketStepResult r = rocket.step(tc.view());
+  const StepResult p = trainer.step(tc.view());
+  CHECK_MSG(p.gradNorm > adam.clipNorm && r.gradNorm > p.gradNorm,
+            cat("gradient norms ", p.gradNorm, ", ", r.gradNorm));
+  CHECK_MSG(r.boosterBce == p.bceLoss && r.boosterAux == p.auxLoss,
+            cat("booster loss ", r.boosterBce, " vs ", p.bceLoss));
+  CHECK_MSG(r.hintLoss > 0, cat("hint loss ", r.hintLoss));
+  CHECK(std::fabs(r.loss - (r.boosterBce + r.boosterAux + r.lightBce + r.lightAux + 0.5 * r.hintLoss)) <= 1e-9);
+  int same = 0;
+  bool embeddingsMoved = false;
+  for (const TensorSpec& s : booster->weights().specs()) {
+    if (!train::isTrainable(s.kind)) continue;
+    const bool equal = sameValues(booster->weights(), plain->weights(), s.kind, s.layer);
+    if (train::isEmbedding(s.kind))
+      embeddingsMoved |= !equal;
+    else {
+      CHECK_MSG(equal, cat(s.name, ": the hint changed a booster tensor"));
+      ++same;
+    }
+  }
+  CHECK(same > 20);
+  CHECK_MSG(embeddingsMoved, "the shared embedding rows did not take the light net's gradient");
+  for (int i = 0; i < 2; ++i) rocket.step(trainBatch(cb, 16, 10 + i).view());
+  for (const TensorKind k : {TensorKind::ItemEmbedding, TensorKind::CatEmbedding, TensorKind::UserEmbedding})
+    CHECK_MSG(sameValues(booster->weights(), light->weights(), k), "the light net's embeddings left the booster's");
+  CHECK(rocket.steps() == 3);
+}
+
+TEST(rocket_refuses_nets_that_cannot_share_an_embedding_layer) {
+  const Config cb = smallConfig(ModelKind::Dien, 12);
+  auto booster = engineOf(cb, 1);
+  RocketOptions ro;
+  Config cl = smallConfig(ModelKind::Dien, 6);
+  cl.dItem = 16;
+  expectThrow<ConfigError>([&] { RocketTrainer(booster, engineOf(cl, 2), ro); },
+                           "light.dItem: 16 differs from the booster's 18");
+  cl = smallConfig(ModelKind::DienAugru, 6);  // no aux loss: different batches
+  expectThrow<ConfigError>([&] { RocketTrainer(booster, engineOf(cl, 2), ro); }, "aux negatives");
+  expectThrow<ConfigError>([&] { RocketTrainer(booster, booster, ro); }, "a different model");
+  ro.lambda = -1;
+  expectThrow<InputError>([&] { RocketTrainer(booster, engineOf(smallConfig(ModelKind::Dien, 6), 2), ro); },
+                          "lambda: expected a finite number >= 0 but got -1");
+  ro.lambda = 0.03;
+  TrainCase tc = trainBatch(cb, 4, 1);
+  TrainBatchView b = tc.view();
+  const std::vector<float> hint(4, 0.0f);
+  b.hint = hint.data();
+  b.nHint = 4;
+  b.hintWeight = 1;
+  RocketTrainer r2(booster, engineOf(smallConfig(ModelKind::Dien, 6), 2), ro);
+  expectThrow<InputError>([&] { r2.step(b); }, "makes its own");
 }
 
 }  // namespace test

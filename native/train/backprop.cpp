@@ -104,13 +104,22 @@ void Backprop<S>::run(const Params<S>& params, const TrainBatchView& tb, PassRes
     }
   }
   st.dLogit.resize(B);
-  double bce = 0;
+  double bce = 0, hint = 0;
+  const bool hinted = tb.hint != nullptr;  // the hint loss is reported even at weight 0
+  // d/dl of λ·mean_b (l_b − hint_b)²; the hint is a constant: nothing flows back to its net.
+  const S hintScale = static_cast<S>(2 * tb.hintWeight / B);
   for (int i = 0; i < B; ++i) {
     const double l = static_cast<double>(out.logits[i]), y = tb.label[i];
     bce += softplus(l) - y * l;
     st.dLogit[i] = (Act<S>::sigmoid(out.logits[i]) - static_cast<S>(tb.label[i])) / static_cast<S>(B);
+    if (hinted) {
+      const S diff = out.logits[i] - static_cast<S>(tb.hint[i]);
+      hint += static_cast<double>(diff) * static_cast<double>(diff);
+      st.dLogit[i] += hintScale * diff;
+    }
   }
   out.bceLoss = bce / B;
+  out.hintLoss = hint / B;
   st.dx.resize(static_cast<size_t>(B) * D);
   headBackward(net, B, st.head, st.dLogit.data(), out.dense.data(), st.dx.data());
 
@@ -152,7 +161,7 @@ void Backprop<S>::run(const Params<S>& params, const TrainBatchView& tb, PassRes
   double auxSum = 0;
   for (int i = 0; i < B; ++i) auxSum += st.auxPer[i];
   out.auxLoss = aux && pairs > 0 ? auxSum / static_cast<double>(pairs) : 0.0;
-  out.loss = out.bceLoss + (aux ? c.auxAlpha * out.auxLoss : 0.0);
+  out.loss = out.bceLoss + (aux ? c.auxAlpha * out.auxLoss : 0.0) + tb.hintWeight * out.hintLoss;
 
   // 4. Table rows, scattered in sample order.
   const std::vector<TensorSpec>& specs = st.layout->specs();
@@ -178,42 +187,50 @@ void Backprop<S>::run(const Params<S>& params, const TrainBatchView& tb, PassRes
   auto add = [&](int table, int32_t row, const S* g) {
     TableGrad<S>& t = out.tables[table];
     int32_t& slot = st.slot[table][row];
-    if (slot < 0) {
-      slot = static_cast<int32_t>(t.rows.size());
-      t.rows.push_back(row);
+    if (slot < 0) {  // set only once the row and its values exist (an allocation may throw)
       t.values.resize(t.values.size() + t.width, S(0));
+      t.rows.push_back(row);
+      slot = static_cast<int32_t>(t.rows.size() - 1);
     }
     S* v = t.values.data() + static_cast<size_t>(slot) * t.width;
     for (int j = 0; j < t.width; ++j) v[j] += g[j];
   };
   const int item = tableIndex(TensorKind::ItemEmbedding), cat = tableIndex(TensorKind::CatEmbedding);
   const int user = c.hasUser() ? tableIndex(TensorKind::UserEmbedding) : -1;
-  for (int i = 0; i < B; ++i) {
-    const int L = b.histLen[i];
-    for (int t = 0; t < L; ++t) {
-      const size_t r = static_cast<size_t>(i) * T + t;
-      const S* g = st.dHist.data() + r * E;
-      add(item, b.histItem[r], g);
-      add(cat, b.histCat[r], g + c.dItem);
-      if (aux && t > 0) {
-        add(item, tb.negItem[r], st.dNeg.data() + r * E);
-        add(cat, tb.negCat[r], st.dNeg.data() + r * E + c.dItem);
+  auto resetSlots = [&] {
+    for (size_t t = 0; t < out.tables.size(); ++t)
+      for (const int32_t row : out.tables[t].rows) st.slot[t][row] = -1;
+  };
+  try {
+    for (int i = 0; i < B; ++i) {
+      const int L = b.histLen[i];
+      for (int t = 0; t < L; ++t) {
+        const size_t r = static_cast<size_t>(i) * T + t;
+        const S* g = st.dHist.data() + r * E;
+        add(item, b.histItem[r], g);
+        add(cat, b.histCat[r], g + c.dItem);
+        if (aux && t > 0) {
+          add(item, tb.negItem[r], st.dNeg.data() + r * E);
+          add(cat, tb.negCat[r], st.dNeg.data() + r * E + c.dItem);
+        }
+      }
+      const S* g = st.dTarget.data() + static_cast<size_t>(i) * E;
+      add(item, b.targetItem[i], g);
+      add(cat, b.targetCat[i], g + c.dItem);
+      if (user >= 0) add(user, b.user[i], st.dUser.data() + static_cast<size_t>(i) * dU);
+      if (c.model == ModelKind::WideDeep) {
+        const S dl = st.dLogit[i], dCross = dl * static_cast<S>(hits[i]);
+        add(tableIndex(TensorKind::WideItem), b.targetItem[i], &dl);
+        add(tableIndex(TensorKind::WideCat), b.targetCat[i], &dl);
+        add(tableIndex(TensorKind::WideCross), b.targetCat[i], &dCross);
+        if (c.hasUser()) add(tableIndex(TensorKind::WideUser), b.user[i], &dl);
       }
     }
-    const S* g = st.dTarget.data() + static_cast<size_t>(i) * E;
-    add(item, b.targetItem[i], g);
-    add(cat, b.targetCat[i], g + c.dItem);
-    if (user >= 0) add(user, b.user[i], st.dUser.data() + static_cast<size_t>(i) * dU);
-    if (c.model == ModelKind::WideDeep) {
-      const S dl = st.dLogit[i], dCross = dl * static_cast<S>(hits[i]);
-      add(tableIndex(TensorKind::WideItem), b.targetItem[i], &dl);
-      add(tableIndex(TensorKind::WideCat), b.targetCat[i], &dl);
-      add(tableIndex(TensorKind::WideCross), b.targetCat[i], &dCross);
-      if (c.hasUser()) add(tableIndex(TensorKind::WideUser), b.user[i], &dl);
-    }
+  } catch (...) {
+    resetSlots();  // an allocation failed: the next pass starts from clean slots
+    throw;
   }
-  for (size_t t = 0; t < out.tables.size(); ++t)
-    for (const int32_t row : out.tables[t].rows) st.slot[t][row] = -1;
+  resetSlots();
 
   // 5. Batch statistics for the running-statistics update of a training step.
   out.stats.clear();

@@ -1,5 +1,6 @@
 // One training pass over a batch: the docs/model.md §9 loss (mean BCE from the logits +
-// auxAlpha x the §8 aux loss) and the gradient of every trainable tensor, in precision S.
+// auxAlpha x the §8 aux loss, + hintWeight x the §11 hint loss when the batch has a hint)
+// and the gradient of every trainable tensor, in precision S.
 //
 // Samples run in parallel in fixed chunks, each chunk with its own gradient buffer;
 // chunks are summed in chunk order and table rows scattered in sample order, so the
@@ -37,6 +38,7 @@ struct BatchStats {
 template <class S>
 struct PassResult {
   double loss = 0, bceLoss = 0, auxLoss = 0;
+  double hintLoss = 0;               // mean (logit - hint)^2; 0 without a hint
   std::vector<S> logits;             // [B], training mode
   std::vector<S> dense;              // GradLayout order
   std::vector<TableGrad<S>> tables;  // one per table tensor of the model

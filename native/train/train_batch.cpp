@@ -32,6 +32,15 @@ void validateTrainBatch(const Config& c, const TrainBatchView& v) {
   for (int64_t i = 0; i < b.batch; ++i)
     if (!(v.label[i] == 0.0f || v.label[i] == 1.0f))
       throw InputError(cat("label[", i, "]: expected 0 or 1 but got ", v.label[i]));
+  if (!(std::isfinite(v.hintWeight) && v.hintWeight >= 0))
+    throw InputError(cat("hintWeight: expected a finite number >= 0 but got ", v.hintWeight));
+  if (v.hintWeight > 0 || v.hint) {
+    if (!v.hint || static_cast<int64_t>(v.nHint) != b.batch)
+      throw InputError(cat("hint: expected ", b.batch, " elements but got ", v.hint ? v.nHint : 0));
+    for (int64_t i = 0; i < b.batch; ++i)
+      if (!std::isfinite(v.hint[i]))
+        throw InputError(cat("hint[", i, "]: expected a finite logit but got ", v.hint[i]));
+  }
   const bool need = needsNegatives(c);
   const bool given = v.negItem != nullptr || v.negCat != nullptr;
   if (need && !given)

@@ -15,6 +15,11 @@ struct TrainBatchView {
   const int32_t* negItem = nullptr;  // [B, T]; required when auxAlpha > 0 on a GRU model
   const int32_t* negCat = nullptr;
   size_t nLabel = 0, nNegItem = 0, nNegCat = 0;
+  // Rocket Launching's hint (docs/model.md §11): the loss gains λ · mean_b (logit_b −
+  // hint_b)², λ = hintWeight, the hint a constant (the gradient block).
+  const float* hint = nullptr;  // [B]
+  size_t nHint = 0;
+  double hintWeight = 0;
 };
 
 struct TrainBatchData {
@@ -27,8 +32,9 @@ struct TrainBatchData {
 // Whether this config reads negatives (a GRU model with the aux net on).
 bool needsNegatives(const Config& c);
 
-// Everything validateBatch checks, plus labels (0 or 1) and negatives (present exactly when
-// needed, ids in range at the positions read). Throws InputError naming field, index, value.
+// Everything validateBatch checks, plus labels (0 or 1), negatives (present exactly when
+// needed, ids in range at the positions read) and the hint (finite, one per sample, with
+// a finite hintWeight >= 0). Throws InputError naming field, index, value.
 void validateTrainBatch(const Config& c, const TrainBatchView& b);
 
 }  // namespace dien

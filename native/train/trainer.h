@@ -13,28 +13,9 @@
 
 #include "../model/engine.h"
 #include "../model/safetensors.h"
+#include "adam.h"
 
 namespace dien {
-
-struct AdamOptions {
-  double lr = 1e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
-  double embeddingL2 = 0;  // adds embeddingL2 * row to the gradient of every embedding row read
-  double clipNorm = 0;     // > 0: scale the whole gradient down to this global L2 norm
-  double lrDecay = 1;      // lr *= lrDecay at every endEpoch() (the original code halves it)
-  void validate() const;   // throws InputError naming the option
-};
-
-// The options by name, in one list: the binding, checkpoints and info() all read it.
-using AdamField = std::pair<const char*, double AdamOptions::*>;
-inline constexpr AdamField kAdamFields[] = {
-    {"lr", &AdamOptions::lr},
-    {"beta1", &AdamOptions::beta1},
-    {"beta2", &AdamOptions::beta2},
-    {"eps", &AdamOptions::eps},
-    {"embeddingL2", &AdamOptions::embeddingL2},
-    {"clipNorm", &AdamOptions::clipNorm},
-    {"lrDecay", &AdamOptions::lrDecay},
-};
 
 struct StepResult {
   double loss = 0, bceLoss = 0, auxLoss = 0, gradNorm = 0;
