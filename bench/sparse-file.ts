@@ -17,14 +17,16 @@ export function header(bytes: Uint8Array): Header {
 
 /**
  * The file of `bytes` with its item vocabulary grown to `items` rows, written sparse: the
- * new table is a hole (zeros) that takes no disk space.
+ * new table is a hole (zeros) that takes no disk space. Vocabularies are dropped.
  */
 export function growItems(bytes: Uint8Array, items: number, file: string): void {
   const { n, json } = header(bytes);
   const meta = json.__metadata__ as Record<string, string>;
   const config = JSON.parse(meta.config!) as Record<string, unknown>;
   config.itemVocab = items;
-  const out: Header["json"] = { __metadata__: { ...meta, config: JSON.stringify(config) } };
+  // Vocabularies no longer match the grown table: the grown file has none.
+  const { vocab: _vocab, ...kept } = meta;
+  const out: Header["json"] = { __metadata__: { ...kept, config: JSON.stringify(config) } };
   const copies: { from: number; to: number; length: number }[] = [];
   let at = 0;
   for (const [name, rec] of Object.entries(json)) {
