@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The native tests, and the suites that attack the binding (memory safety, validation,
-# weight files (quantised ones too), worker threads, scoring paths, Rocket Launching), against a build with
-# AddressSanitizer and UBSan. Node
-# itself is not instrumented: libasan is preloaded so that the addon's every access is
-# checked. Any report fails the run. Used by .ci/run; needs gcc's libasan.
+# weight files (quantised ones too), worker threads, scoring paths, Rocket Launching, the
+# seeded fuzz surfaces), against a build with AddressSanitizer and UBSan. Node itself is
+# not instrumented: libasan is preloaded so that the addon's every access is checked.
+# Any report fails the run. Used by .ci/run; needs gcc's libasan.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,4 +23,4 @@ libasan=$(gcc -print-file-name=libasan.so)
 [ -f "$libasan" ] || { echo "asan-check: gcc's libasan.so not found" >&2; exit 1; }
 LD_PRELOAD="$libasan" DIEN_ADDON_PATH="$PWD/$out/Release/dien.node" \
   npx vitest run test/memory-safety.test.ts test/validation.test.ts test/weights.test.ts test/worker.test.ts test/scheduling.test.ts test/training.test.ts \
-    test/parity.test.ts test/scorer.test.ts test/quantize.test.ts test/rocket.test.ts
+    test/parity.test.ts test/scorer.test.ts test/quantize.test.ts test/rocket.test.ts test/fuzz.test.ts

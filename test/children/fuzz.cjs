@@ -1,0 +1,315 @@
+// Seeded fuzzing of one input surface, in a child process so that a crash is counted by
+// the parent (test/fuzz.test.ts, scripts/fuzz.js) instead of ending its run.
+//   node fuzz.cjs <surface> <seed> <cases>     surface: weights | batches
+// Every case is a mutated input; the library must either accept it (and then work) or
+// reject it with a clear error: a DienError (code DIEN_*), TypeError or RangeError whose
+// message names what was wrong. Controls (valid inputs made differently) must be
+// accepted. Prints RESULT { cases, accepted, rejected, controls, unclear: [...] }.
+"use strict";
+const { lib, run } = require("./common.cjs");
+
+const [surface, seedArg, casesArg] = process.argv.slice(2);
+const seed = Number(seedArg ?? 1);
+const cases = Number(casesArg ?? 1000);
+
+// xorshift32: the same cases for the same seed on every machine.
+let state = (seed * 2654435761) >>> 0 || 1;
+function rand() {
+  state ^= state << 13;
+  state >>>= 0;
+  state ^= state >>> 17;
+  state ^= state << 5;
+  state >>>= 0;
+  return state / 4294967296;
+}
+const int = (n) => Math.floor(rand() * n);
+const pick = (xs) => xs[int(xs.length)];
+
+const CONFIG = { model: "dien", itemVocab: 60, catVocab: 7, userVocab: 9, dItem: 4, dCat: 4, dUser: 4, hidden: 8, maxLen: 6, attentionHidden: [6], mlpHidden: [8], auxHidden: [4] };
+const OPTIONS = { threads: 1 };
+
+/** A clear rejection: a library error with a message that says something. */
+function clear(err) {
+  if (!(err instanceof Error) || typeof err.message !== "string" || err.message.length < 12) return false;
+  if (err instanceof TypeError || err instanceof RangeError) return true;
+  return typeof err.code === "string" && err.code.startsWith("DIEN_");
+}
+
+function describe(err) {
+  return err instanceof Error ? `${err.constructor.name} ${err.code ?? ""}: ${err.message.slice(0, 200)}` : String(err);
+}
+
+// --- weight files -------------------------------------------------------------------
+
+function splitFile(bytes) {
+  const n = Number(bytes.readBigUInt64LE(0));
+  return { header: JSON.parse(bytes.subarray(8, 8 + n).toString("utf8")), data: bytes.subarray(8 + n) };
+}
+
+function joinFile(text, data) {
+  while ((8 + Buffer.byteLength(text)) % 8 !== 0) text += " ";
+  const head = Buffer.alloc(8);
+  head.writeBigUInt64LE(BigInt(Buffer.byteLength(text)));
+  return Buffer.concat([head, Buffer.from(text, "utf8"), data]);
+}
+
+const WEIRD = [0, -1, 1.5, 2 ** 31, 2 ** 53, -(2 ** 40), "7", null, [], {}, true, 1e308];
+
+function mutateHeader(bytes) {
+  const { header, data } = splitFile(bytes);
+  const names = Object.keys(header).filter((k) => k !== "__metadata__");
+  const name = pick(names);
+  const t = header[name];
+  switch (int(9)) {
+    case 0:
+      t.data_offsets = [pick(WEIRD), t.data_offsets[1]];
+      break;
+    case 1:
+      t.data_offsets = [t.data_offsets[0], t.data_offsets[1] + pick([-4, -1, 1, 4, 1 << 20, 2 ** 40])];
+      break;
+    case 2:
+      t.shape = t.shape.map((d) => (rand() < 0.5 ? pick(WEIRD) : d));
+      break;
+    case 3:
+      t.shape = [...t.shape, pick([1, 2, 0])];
+      break;
+    case 4:
+      t.dtype = pick(["F32", "F16", "I8", "BF16", "F64", "I32", "U8", "BOOL", "f32", "", 7]);
+      break;
+    case 5:
+      delete header[name];
+      break;
+    case 6:
+      header[`${name}.copy`] = { ...t };
+      break;
+    case 7: {
+      const meta = header.__metadata__ ?? {};
+      const key = pick([...Object.keys(meta), "config", "format"]);
+      if (key === "config" && typeof meta.config === "string" && rand() < 0.7) {
+        const config = JSON.parse(meta.config);
+        const k = pick(Object.keys(config));
+        config[k] = pick([...WEIRD, "dien", "augru", [1, 2], -5]);
+        meta.config = JSON.stringify(config);
+      } else meta[key] = pick(["", "{", "null", "[]", '{"model":"dien"}', 5]);
+      header.__metadata__ = meta;
+      break;
+    }
+    default:
+      return joinFile(JSON.stringify(header).replace(/\d+/, () => String(pick(WEIRD))), data);
+  }
+  return joinFile(JSON.stringify(header), data);
+}
+
+function mutateBytes(bytes) {
+  const out = Buffer.from(bytes);
+  const n = Number(out.readBigUInt64LE(0));
+  switch (int(6)) {
+    case 0: // random bit flips anywhere
+      for (let k = 1 + int(8); k > 0; k--) {
+        const i = int(out.length);
+        out[i] ^= 1 << int(8);
+      }
+      return out;
+    case 1: // bit flips in the header
+      for (let k = 1 + int(4); k > 0; k--) {
+        const i = 8 + int(n);
+        out[i] ^= 1 << int(8);
+      }
+      return out;
+    case 2: // truncated
+      return out.subarray(0, int(out.length));
+    case 3: // the header length lies
+      out.writeBigUInt64LE(BigInt(pick([0, 1, n - 8, n - 1, n + 1, n + 8, out.length, 2 ** 32, 2 ** 53])));
+      return out;
+    case 4: // a value that is not finite, or huge, in the data
+      {
+        const at = 8 + n + 4 * int((out.length - 8 - n) / 4);
+        if (at + 4 <= out.length) out.writeFloatLE(pick([NaN, Infinity, -Infinity, 3.4e38, -3.4e38]), at);
+      }
+      return out;
+    default: // random bytes appended
+      return Buffer.concat([out, Buffer.from(Array.from({ length: 1 + int(64) }, () => int(256)))]);
+  }
+}
+
+/** Valid files made differently: they must load. */
+function control(bytes) {
+  const { header, data } = splitFile(bytes);
+  if (rand() < 0.5) {
+    // Keys in another order, extra padding.
+    const reordered = {};
+    for (const k of Object.keys(header).reverse()) reordered[k] = header[k];
+    return joinFile(`${JSON.stringify(reordered)}        `, data);
+  }
+  // Small finite changes to float32 values of a dense tensor.
+  const out = Buffer.from(bytes);
+  const start = out.length - data.length;
+  const names = Object.keys(header).filter((k) => k !== "__metadata__" && header[k].dtype === "F32" && !k.includes("running_var") && !k.startsWith("optimizer.v."));
+  if (names.length === 0) return out;
+  const t = header[pick(names)];
+  const [a, b] = t.data_offsets;
+  for (let k = 0; k < 4 && b > a; k++) out.writeFloatLE(rand() - 0.5, start + a + 4 * int((b - a) / 4));
+  return out;
+}
+
+async function fuzzWeights() {
+  const seeds = [];
+  for (const model of ["dien", "wide-deep", "din"]) {
+    const m = await lib.DienModel.create({ ...CONFIG, model, auxAlpha: model === "dien" ? 1 : 0 }, { seed: 3 });
+    seeds.push(await m.toBuffer(), await m.toBuffer({ dtype: "fp16" }), await m.toBuffer({ dtype: "int8" }));
+    if (model === "dien") seeds.push(await m.trainer().toBuffer()); // a checkpoint
+    m.dispose();
+  }
+  const res = { cases: 0, accepted: 0, rejected: 0, controls: 0, unclear: [] };
+  for (let c = 0; c < cases; c++) {
+    const base = pick(seeds);
+    const isControl = c % 10 === 0;
+    let bytes;
+    try {
+      bytes = isControl ? control(base) : rand() < 0.5 ? mutateHeader(base) : mutateBytes(base);
+    } catch {
+      bytes = mutateBytes(base); // a header this case cannot parse: mutate bytes instead
+    }
+    res.cases++;
+    let model;
+    try {
+      model = await lib.DienModel.load(bytes, OPTIONS);
+    } catch (err) {
+      if (isControl) res.unclear.push(`case ${c}: a valid file was rejected: ${describe(err)}`);
+      else if (!clear(err)) res.unclear.push(`case ${c}: unclear rejection: ${describe(err)}`);
+      else res.rejected++;
+      continue;
+    }
+    try {
+      // A config edit may leave a valid model with a history length too long to draw here.
+      if (model.config.maxLen <= 4096) await model.predict(lib.randomBatch(model.config, 3, c, 0));
+      res.accepted++;
+      if (isControl) res.controls++;
+    } catch (err) {
+      // A file whose values overflow a logit may fail there, clearly.
+      if (!clear(err) || isControl) res.unclear.push(`case ${c}: predict after load: ${describe(err)}`);
+      else res.rejected++;
+    } finally {
+      model.dispose();
+    }
+  }
+  return res;
+}
+
+// --- batches, requests and training batches -------------------------------------------
+
+const FIELDS = ["targetItem", "targetCat", "histItem", "histCat", "histLen", "user"];
+
+function badValue(v) {
+  const n = v.length;
+  switch (int(12)) {
+    case 0:
+      return pick([undefined, null, 0, "1", {}, true]);
+    case 1:
+      return Array.from(v);
+    case 2:
+      return new Float32Array(v);
+    case 3:
+      return new Int32Array(Math.max(0, n + pick([-1, 1, -n]))).fill(0);
+    case 4: {
+      const shared = new Int32Array(new SharedArrayBuffer(4 * n));
+      shared.set(v);
+      return shared;
+    }
+    case 5:
+      return new Uint32Array(v);
+    case 6:
+      return new BigInt64Array(n);
+    case 7:
+      return new Int16Array(n);
+    default: {
+      const out = Int32Array.from(v);
+      if (n > 0) out[int(n)] = pick([-1, -(2 ** 31), 2 ** 31 - 1, 1000, 60, 7, 9, 100]);
+      return out;
+    }
+  }
+}
+
+/** The same batch with its arrays as views at offsets into bigger buffers: must be accepted. */
+function asViews(b) {
+  const out = {};
+  for (const [k, v] of Object.entries(b)) {
+    const pad = 1 + int(4);
+    const buf = new v.constructor(v.length + 2 * pad);
+    buf.set(v, pad);
+    out[k] = buf.subarray(pad, pad + v.length);
+  }
+  return out;
+}
+
+async function fuzzBatches() {
+  const model = await lib.DienModel.create(CONFIG, { seed: 4, threads: 1 });
+  const trainer = model.trainer();
+  const res = { cases: 0, accepted: 0, rejected: 0, controls: 0, unclear: [] };
+  for (let c = 0; c < cases; c++) {
+    res.cases++;
+    const B = 1 + int(5);
+    const valid = lib.randomBatch(model.config, B, c, 0);
+    const kind = pick(["predict", "predict", "requests", "train"]);
+    const isControl = c % 10 === 0;
+    try {
+      if (kind === "train") {
+        const tb = lib.randomTrainBatch(model.config, B, c);
+        if (!isControl) {
+          const field = pick(FIELDS);
+          switch (int(3)) {
+            case 0:
+              tb.label[int(B)] = pick([NaN, 2, -1, 0.5, Infinity]);
+              break;
+            case 1:
+              tb.negItem[int(tb.negItem.length)] = pick([-1, 60, 2 ** 31 - 1]);
+              break;
+            default:
+              tb[field] = badValue(tb[field]);
+          }
+        }
+        await trainer.step(isControl ? asViews(tb) : tb);
+      } else if (kind === "requests") {
+        const history = { histItem: valid.histItem.subarray(0, valid.histLen[0]), histCat: valid.histCat.subarray(0, valid.histLen[0]), user: valid.user[0] };
+        const candidates = { items: valid.targetItem, cats: valid.targetCat };
+        const req = { history, candidates };
+        if (!isControl) {
+          const part = pick([history, candidates]);
+          const key = pick(Object.keys(part));
+          part[key] = key === "user" ? pick([-1, 9, 1.5, "3", undefined, NaN]) : key === "histLen" ? pick([-1, 7, 1.5, NaN]) : badValue(part[key]);
+        }
+        await model.scoreRequests([req, req]);
+      } else {
+        const b = isControl ? asViews(valid) : { ...valid };
+        if (!isControl) {
+          const field = pick(FIELDS);
+          if (rand() < 0.1) delete b[field];
+          else b[field] = badValue(b[field]);
+          if (rand() < 0.05) b.extra = new Int32Array(B);
+        }
+        const out = await model.predict(b);
+        if (isControl) {
+          const expected = await model.predict(valid);
+          if (!out.every((x, i) => x === expected[i])) res.unclear.push(`case ${c}: views at offsets scored differently`);
+        }
+      }
+      res.accepted++;
+      if (isControl) res.controls++;
+    } catch (err) {
+      if (isControl) res.unclear.push(`case ${c} (${kind}): a valid input was rejected: ${describe(err)}`);
+      else if (!clear(err)) res.unclear.push(`case ${c} (${kind}): unclear rejection: ${describe(err)}`);
+      else res.rejected++;
+    }
+  }
+  model.dispose();
+  return res;
+}
+
+run(async () => {
+  const surfaces = { weights: fuzzWeights, batches: fuzzBatches };
+  const fn = surfaces[surface];
+  if (!fn) throw new TypeError(`surface: expected one of ${Object.keys(surfaces).join(", ")} but got ${surface}`);
+  const res = await fn();
+  res.unclear = res.unclear.slice(0, 20);
+  return { surface, seed, ...res };
+});
