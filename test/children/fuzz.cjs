@@ -1,6 +1,6 @@
 // Seeded fuzzing of one input surface, in a child process so that a crash is counted by
 // the parent (test/fuzz.test.ts, scripts/fuzz.js) instead of ending its run.
-//   node fuzz.cjs <surface> <seed> <cases>     surface: weights | batches
+//   node fuzz.cjs <surface> <seed> <cases>     surface: weights | batches | data | http
 // Every case is a mutated input; the library must either accept it (and then work) or
 // reject it with a clear error: a DienError (code DIEN_*), TypeError or RangeError whose
 // message names what was wrong. Controls (valid inputs made differently) must be
@@ -305,8 +305,200 @@ async function fuzzBatches() {
   return res;
 }
 
+// --- data files -------------------------------------------------------------------------
+
+function dienLine(k) {
+  const L = int(5);
+  const hist = Array.from({ length: L }, (_, t) => `m${(k + t) % 50}`);
+  return [int(2), `u${k % 9}`, `m${k % 50}`, `c${k % 5}`, hist.join("\x02"), hist.map((h) => `c${h.length % 5}`).join("\x02")].join("\t");
+}
+
+function dinLine(k) {
+  const L = int(5);
+  const hist = Array.from({ length: L }, (_, t) => `${(k + t) % 50}`);
+  return [hist.join(" "), hist.map((h) => `${h.length % 5}`).join(" "), `${k % 50}`, `${k % 5}`, int(2)].join(";");
+}
+
+function mutateLine(line) {
+  switch (int(9)) {
+    case 0:
+      return line.slice(0, int(line.length));
+    case 1:
+      return line.replace(pick(["\t", ";", "\x02", " "]), pick(["", ",", "\t\t", ";;", "\x02\x02"]));
+    case 2: // invalid UTF-8 and control bytes, written as bytes below
+      return `${line}\uFFFD\u0000`;
+    case 3:
+      return line.replace(/^[01]/, pick(["2", "-1", "0.5", "", "yes", "1e0"]));
+    case 4:
+      return `${line}${pick(["\t", ";", "\tx", ";x;y"])}`;
+    case 5:
+      return line.repeat(2 + int(3));
+    case 6: // a huge line
+      return `${line}${"m1\x02".repeat(20000 + int(20000))}`;
+    case 7:
+      return line.split("").reverse().join("");
+    default: {
+      const chars = line.split("");
+      for (let k = 1 + int(4); k > 0; k--) chars[int(chars.length)] = String.fromCharCode(int(0x2fff));
+      return chars.join("");
+    }
+  }
+}
+
+async function fuzzData() {
+  const fs = require("node:fs");
+  const os = require("node:os");
+  const path = require("node:path");
+  const { readSamples } = require(path.join(__dirname, "..", "..", "dist", "lib", "data", "formats"));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dien-fuzz-data-"));
+  const res = { cases: 0, accepted: 0, rejected: 0, controls: 0, unclear: [] };
+  try {
+    for (let c = 0; c < cases; c++) {
+      res.cases++;
+      const format = pick(["dien", "din"]);
+      const isControl = c % 10 === 0;
+      const lines = Array.from({ length: 1 + int(4) }, (_, k) => (format === "dien" ? dienLine(c + k) : dinLine(c + k)));
+      let text;
+      if (isControl) {
+        // CRLF ends, blank lines, multi-byte ids: all valid.
+        text = lines.map((l) => l.replace(/m(\d)/, "m\u00e9$1")).join(pick(["\n", "\r\n", "\n\n"])) + "\n";
+      } else {
+        lines[int(lines.length)] = mutateLine(lines[int(lines.length)]);
+        text = lines.join("\n");
+      }
+      const file = path.join(dir, "f.txt");
+      const bytes = Buffer.from(text, "utf8");
+      if (!isControl && rand() < 0.2) bytes[int(bytes.length)] = pick([0xff, 0xc0, 0x80, 0xfe]); // invalid UTF-8
+      fs.writeFileSync(file, bytes);
+      try {
+        let n = 0;
+        for await (const _ of readSamples(file, format)) n++;
+        res.accepted++;
+        if (isControl) {
+          res.controls++;
+          if (n !== lines.length) res.unclear.push(`case ${c}: ${lines.length} valid lines gave ${n} samples`);
+        }
+      } catch (err) {
+        if (isControl) res.unclear.push(`case ${c}: a valid file was rejected: ${describe(err)}`);
+        else if (!clear(err) || !/f\.txt:\d+: /.test(err.message)) res.unclear.push(`case ${c}: unclear rejection: ${describe(err)}`);
+        else res.rejected++;
+      }
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  return res;
+}
+
+// --- HTTP requests --------------------------------------------------------------------------
+
+function nested(depth) {
+  let v = 1;
+  for (let k = 0; k < depth; k++) v = [v];
+  return v;
+}
+
+function mutateBody(body) {
+  const b = JSON.parse(JSON.stringify(body));
+  switch (int(8)) {
+    case 0:
+      delete b[pick(["history", "candidates"])];
+      return b;
+    case 1:
+      b.history[pick(["items", "cats"])][0] = pick([-1, 1.5, "", null, true, [], {}, 2 ** 31, "x".repeat(2000), 1e300]);
+      return b;
+    case 2:
+      b.candidates[0][pick(["item", "cat"])] = pick([-1, 1.5, "", null, {}, 2 ** 53]);
+      return b;
+    case 3:
+      b.candidates = pick([[], {}, "x", null, Array.from({ length: 1001 }, () => ({ item: 1, cat: 1 }))]);
+      return b;
+    case 4:
+      b.user = pick([-1, 1.5, "", {}, [], 2 ** 31, "nobody"]);
+      return b;
+    case 5:
+      b.history.items.push(1); // lengths differ
+      return b;
+    case 6:
+      b[pick(["extra", "history"])] = nested(1 + int(50));
+      return b;
+    default:
+      b.history.extra = 1;
+      return b;
+  }
+}
+
+async function fuzzHttp() {
+  const path = require("node:path");
+  const Fastify = require("fastify");
+  const { dienPlugin } = require(path.join(__dirname, "..", "..", "dist", "lib", "serving"));
+  const model = await lib.DienModel.create(CONFIG, { seed: 5, threads: 1 });
+  const app = Fastify();
+  await app.register(dienPlugin, { model, processMetrics: false, limits: { maxBodyBytes: 64 * 1024 } });
+  const valid = { user: 3, history: { items: [1, 2, 3], cats: [1, 2, 3] }, candidates: [{ item: 4, cat: 1 }, { item: 5, cat: 2 }] };
+  const res = { cases: 0, accepted: 0, rejected: 0, controls: 0, unclear: [] };
+  for (let c = 0; c < cases; c++) {
+    res.cases++;
+    const isControl = c % 10 === 0;
+    let payload;
+    let headers = { "content-type": "application/json" };
+    if (isControl) payload = JSON.stringify({ ...valid, candidates: valid.candidates.slice(0, 1 + int(2)) });
+    else {
+      const text = JSON.stringify(mutateBody(valid));
+      switch (int(7)) {
+        case 0:
+          payload = text.slice(0, int(text.length)); // broken JSON
+          break;
+        case 1:
+          payload = text.replace(/[{}[\],:]/, pick(["", "}", "]]", "::"]));
+          break;
+        case 2:
+          headers = { "content-type": pick(["text/plain", "application/x-www-form-urlencoded", "application/json; charset=latin1", ""]) };
+          payload = text;
+          break;
+        case 3:
+          payload = `[${"1,".repeat(40000)}1]`; // over the body limit
+          break;
+        case 4: {
+          const d = 1 + int(20000); // deep nesting, as text (JSON.stringify would overflow the stack)
+          payload = `{"history":${"[".repeat(d)}1${"]".repeat(d)},"candidates":[{"item":1,"cat":1}]}`;
+          break;
+        }
+        default:
+          payload = text;
+      }
+    }
+    let r;
+    try {
+      r = await app.inject({ method: "POST", url: "/v1/score", payload, headers });
+    } catch (err) {
+      res.unclear.push(`case ${c}: inject failed: ${describe(err)}`);
+      continue;
+    }
+    if (r.statusCode === 200) {
+      res.accepted++;
+      if (isControl) res.controls++;
+      continue;
+    }
+    const body = (() => {
+      try {
+        return r.json();
+      } catch {
+        return undefined;
+      }
+    })();
+    if (isControl) res.unclear.push(`case ${c}: a valid request got ${r.statusCode}: ${r.body.slice(0, 200)}`);
+    else if (r.statusCode >= 500 || !body || typeof body.message !== "string" || body.message.length < 8)
+      res.unclear.push(`case ${c}: status ${r.statusCode}: ${r.body.slice(0, 200)}`);
+    else res.rejected++;
+  }
+  await app.close();
+  model.dispose();
+  return res;
+}
+
 run(async () => {
-  const surfaces = { weights: fuzzWeights, batches: fuzzBatches };
+  const surfaces = { weights: fuzzWeights, batches: fuzzBatches, data: fuzzData, http: fuzzHttp };
   const fn = surfaces[surface];
   if (!fn) throw new TypeError(`surface: expected one of ${Object.keys(surfaces).join(", ")} but got ${surface}`);
   const res = await fn();
