@@ -1,14 +1,15 @@
 /**
  * One weight file's serving cost, measured in a fresh process so that its resident memory
- * is its own (bench/compression.ts runs it once per file): load time, resident memory after
- * loading and scoring, and CPU throughput at B = 1024 and B = 1 (medians), on a seeded
+ * is its own (bench/compression.ts runs it once per file): load time (the addon already
+ * loaded), resident memory growth over loading the addon and the file and scoring, and CPU
+ * throughput at B = 1024 and B = 1 (medians), on a seeded
  * batch of the model's own config with lengths uniform in 1..maxLen.
  *   node dist/bench/compression-probe.js <file> [--threads 0]
  * Prints one JSON object.
  */
 import { parseArgs } from "node:util";
 
-import { DienModel, randomBatch } from "../lib";
+import { DienModel, cudaStatus, randomBatch } from "../lib";
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -20,6 +21,7 @@ async function main(): Promise<void> {
   const file = positionals[0];
   if (!file) throw new TypeError("usage: compression-probe <weight file> [--threads n]");
   const rss0 = process.memoryUsage().rss;
+  cudaStatus(); // loads the addon: the load time below is the model's alone
   let t0 = performance.now();
   using model = await DienModel.load(file, { threads: Number(values.threads) });
   const loadMs = performance.now() - t0;

@@ -19,15 +19,18 @@ Napi::Object newTaggedHandle(Napi::Env env, std::shared_ptr<T> p, const napi_typ
   return cls.New({ext});
 }
 
-// In the constructor: the shared_ptr newTaggedHandle passed, or a TypeError saying how
-// such an object is made.
+// In the constructor: the shared_ptr newTaggedHandle passed, moved out of the External
+// (which lives until a GC: a copy left there would keep the object alive after the handle
+// lets go, so dispose() would free nothing), or a TypeError saying how such an object is made.
 template <class T>
 std::shared_ptr<T> takeTaggedHandle(const Napi::CallbackInfo& info, const napi_type_tag& tag, const char* howMade) {
   bool ours = false;
   if (info.Length() != 1 || !info[0].IsExternal() ||
       napi_check_object_type_tag(info.Env(), info[0], &tag, &ours) != napi_ok || !ours)
     throw Napi::TypeError::New(info.Env(), howMade);
-  return *info[0].As<Napi::External<std::shared_ptr<T>>>().Data();
+  std::shared_ptr<T>& held = *info[0].As<Napi::External<std::shared_ptr<T>>>().Data();
+  if (!held) throw Napi::TypeError::New(info.Env(), howMade);  // already taken
+  return std::move(held);
 }
 
 }  // namespace dien
