@@ -23,7 +23,7 @@ libasan=$(gcc -print-file-name=libasan.so)
 [ -f "$libasan" ] || { echo "asan-check: gcc's libasan.so not found" >&2; exit 1; }
 LD_PRELOAD="$libasan" DIEN_ADDON_PATH="$PWD/$out/Release/dien.node" \
   npx vitest run test/memory-safety.test.ts test/validation.test.ts test/weights.test.ts test/worker.test.ts test/scheduling.test.ts test/training.test.ts \
-    test/parity.test.ts test/scorer.test.ts test/quantize.test.ts test/rocket.test.ts
+    test/parity.test.ts test/scorer.test.ts test/quantize.test.ts test/rocket.test.ts test/concurrency.test.ts
 echo "== the fuzz surfaces that reach native code, under ASan + UBSan"
 LD_PRELOAD="$libasan" DIEN_ADDON_PATH="$PWD/$out/Release/dien.node" \
   npx vitest run test/fuzz.test.ts -t "fuzzed (weights|batches)"
