@@ -7,7 +7,7 @@
 import { fromNative } from "./errors";
 import { CHECK_TRAIN_BATCH, DienModel, HANDLE, RUN_QUEUED } from "./model";
 import { type NativeRocketLosses, type NativeRocketTrainer, native } from "./native";
-import { type TrainerOptions, trainerOptions } from "./trainer";
+import { TRAINER_OPTIONS, type TrainerOptions, finite, trainerOptions } from "./trainer";
 import type { TrainBatch } from "./types";
 import { expectOptions, invalidType, signalOption } from "./validate";
 
@@ -73,11 +73,8 @@ export class RocketTrainer {
 
   /** @internal */
   static create(booster: DienModel, light: DienModel, opts?: RocketOptions): RocketTrainer {
-    const o = opts === undefined ? {} : expectOptions("options", opts, ["lambda", "lr", "betas", "eps", "embeddingL2", "clipNorm", "lrDecay"]);
-    const { lambda, ...adam } = o as RocketOptions;
-    if (lambda !== undefined && typeof lambda !== "number") throw invalidType("options.lambda", "a number", lambda);
-    if (lambda !== undefined && !(Number.isFinite(lambda) && lambda >= 0)) throw new RangeError(`options.lambda: expected a finite number >= 0 but got ${lambda}`);
-    const options = { ...trainerOptions(adam), lambda: lambda ?? 0.03 };
+    const { lambda, ...adam } = opts === undefined ? {} : (expectOptions("options", opts, [...TRAINER_OPTIONS, "lambda"]) as RocketOptions);
+    const options = { ...trainerOptions(adam), lambda: lambda === undefined ? 0.03 : finite("options.lambda", lambda, (x) => x >= 0, "a finite number >= 0") };
     try {
       return new RocketTrainer(booster, light, booster[HANDLE]().createRocketTrainer(light[HANDLE](), options));
     } catch (err) {

@@ -31,9 +31,10 @@ export interface StepResult {
   gradNorm: number;
 }
 
-const TRAINER_OPTIONS = ["lr", "betas", "eps", "embeddingL2", "clipNorm", "lrDecay"] as const;
+export const TRAINER_OPTIONS = ["lr", "betas", "eps", "embeddingL2", "clipNorm", "lrDecay"] as const;
 
-function finite(field: string, v: unknown, ok: (x: number) => boolean, rule: string): number {
+/** A number option: a TypeError if not a number, a RangeError if not finite or not ok. */
+export function finite(field: string, v: unknown, ok: (x: number) => boolean, rule: string): number {
   if (typeof v !== "number") throw invalidType(field, "a number", v);
   if (!Number.isFinite(v) || !ok(v)) throw new RangeError(`${field}: expected ${rule} but got ${v}`);
   return v;

@@ -210,9 +210,9 @@ Napi::Value ModelWrap::CreateRocketTrainer(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guarded(env, [&]() -> Napi::Value {
     const Napi::Value light = info.Length() > 0 ? info[0] : env.Undefined();
-    bool isModel = false;
-    if (light.IsObject() && napi_check_object_type_tag(env, light, &kModelInstanceTag, &isModel) != napi_ok)
-      isModel = false;
+    bool tagged = false;
+    const bool isModel =
+        light.IsObject() && napi_check_object_type_tag(env, light, &kModelInstanceTag, &tagged) == napi_ok && tagged;
     if (!isModel) throw TypeMismatch(cat("light: expected a NativeModel but got ", describeJsValue(light)));
     const ModelWrap* l = ModelWrap::Unwrap(light.As<Napi::Object>());
     return createRocketTrainer(env, engine(), l->engine(), info.Length() > 1 ? info[1] : env.Undefined());
