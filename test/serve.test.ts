@@ -103,6 +103,8 @@ describe("dien serve", () => {
       expect(metrics).toContain('dien_http_requests_total{route="/v1/score",status="200"} 3');
       expect(metrics).toMatch(/dien_batch_requests_count \d+/);
       expect(metrics).toContain("dien_queue_depth 0");
+      expect(metrics).toContain('dien_http_requests_in_flight{route="/v1/score"} 0');
+      expect(metrics).toContain('dien_http_requests_in_flight{route="/metrics"} 1'); // this one
       expect(metrics).toContain(`dien_model_info{version="${String(r.json.model)}",model="dien",backend="cpu"} 1`);
       expect(metrics).toMatch(/dien_http_request_duration_seconds_bucket\{le="0.05",route="\/v1\/score"\} \d+/);
       expect(metrics).toContain("process_cpu_user_seconds_total");
@@ -171,14 +173,27 @@ describe("dien serve", () => {
   });
 
   it("SIGTERM drains: every request in flight is answered, then the process exits 0", async () => {
-    const s = await serve(["--weights", weights, "--max-batch", "1", "--max-candidates", "5000"]);
-    const heavy = { ...request, candidates: Array.from({ length: 5000 }, (_, i) => ({ item: i % 50, cat: i % 8 })) };
+    // A model and requests heavy enough (about 1 GFLOP each) that the queue outlasts the
+    // arrival of every request on any machine: with the small model, a fast CPU answered
+    // each request as it arrived and the queue never grew.
+    const file = path.join(dir, "heavy.safetensors");
+    {
+      using heavyModel = await DienModel.create({ ...CONFIG, dItem: 16, dCat: 8, dUser: 8, hidden: 64, maxLen: 100 }, { seed: 1, vocab: VOCAB });
+      await heavyModel.save(file);
+    }
+    const s = await serve(["--weights", file, "--max-batch", "1", "--max-candidates", "2000"]);
+    const history = { items: Array.from({ length: 100 }, (_, i) => 1 + (i % 49)), cats: Array.from({ length: 100 }, (_, i) => 1 + (i % 7)) };
+    const heavy = { ...request, history, candidates: Array.from({ length: 2000 }, (_, i) => ({ item: i % 50, cat: i % 8 })) };
     const inFlight = Array.from({ length: 30 }, () => post(s.url, heavy));
-    await until("requests to queue", async () => {
+    // SIGTERM once the server has every request (a connection still in the listen backlog
+    // is not in flight: closing the listener resets it), while most still wait.
+    const pending = await until("every request to arrive", async () => {
       const m = await (await fetch(`${s.url}/metrics`)).text();
-      const depth = Number(/dien_queue_depth (\d+)/.exec(m)?.[1] ?? 0);
-      return depth >= 10 ? depth : undefined;
+      const inFlight = Number(/dien_http_requests_in_flight\{route="\/v1\/score"\} (\d+)/.exec(m)?.[1] ?? 0);
+      const answered = Number(/dien_http_requests_total\{route="\/v1\/score",status="200"\} (\d+)/.exec(m)?.[1] ?? 0);
+      return inFlight + answered === 30 ? inFlight : undefined;
     });
+    expect(pending).toBeGreaterThanOrEqual(10);
     s.child.kill("SIGTERM");
     const results = await Promise.all(inFlight);
     expect(results.map((r) => r.status)).toEqual(Array(30).fill(200));
@@ -279,6 +294,7 @@ describe("dien serve", () => {
       expect((await Promise.all(busy)).map((r) => r.status)).toEqual(Array(10).fill(200));
       const metrics = await (await fetch(`${s.url}/metrics`)).text();
       expect(Number(/dien_client_disconnects_total (\d+)/.exec(metrics)?.[1])).toBeGreaterThan(0);
+      expect(metrics).toContain('dien_http_requests_in_flight{route="/v1/score"} 0'); // the dropped ones too
       expect((await post(s.url, request)).status).toBe(200);
     } finally {
       s.child.kill("SIGTERM");

@@ -218,11 +218,20 @@ export async function dienPlugin(app: FastifyInstance, opts: DienPluginOptions):
   app.setValidatorCompiler(({ schema }) => ajv.compile(schema));
   app.setSchemaErrorFormatter((errors) => new Error(schemaMessage(errors as ErrorObject[])));
 
-  const observe = (route: string) => (req: FastifyRequest, reply: FastifyReply, done: () => void) => {
-    metrics.requests.inc({ route, status: String(reply.statusCode) });
-    metrics.latency.observe({ route }, reply.elapsedTime / 1000);
-    done();
-  };
+  // A route's hooks for its metrics. The in-flight count falls on the response's "close",
+  // which comes whether the answer was sent or the client went away.
+  const observe = (route: string) => ({
+    onRequest(_req: FastifyRequest, reply: FastifyReply, done: () => void) {
+      metrics.inFlight.inc({ route });
+      reply.raw.once("close", () => metrics.inFlight.dec({ route }));
+      done();
+    },
+    onResponse(_req: FastifyRequest, reply: FastifyReply, done: () => void) {
+      metrics.requests.inc({ route, status: String(reply.statusCode) });
+      metrics.latency.observe({ route }, reply.elapsedTime / 1000);
+      done();
+    },
+  });
 
   app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown }, _req, reply) => {
     if (err instanceof ClientGone) return reply.code(499).send(); // nginx's code; nobody reads it
@@ -243,7 +252,7 @@ export async function dienPlugin(app: FastifyInstance, opts: DienPluginOptions):
 
   app.post<{ Body: ScoreBody }>(
     "/v1/score",
-    { bodyLimit: limits.maxBodyBytes, schema: { body: scoreBodySchema(limits), response: { 200: SCORE_RESPONSE } }, onResponse: observe("/v1/score") },
+    { bodyLimit: limits.maxBodyBytes, schema: { body: scoreBodySchema(limits), response: { 200: SCORE_RESPONSE } }, ...observe("/v1/score") },
     async (req, reply) => {
       const served = svc.current;
       if (!served) return reply.code(503).header("retry-after", retryAfter).send(errorBody(503, "the model is not loaded (starting or shutting down)"));
@@ -264,19 +273,19 @@ export async function dienPlugin(app: FastifyInstance, opts: DienPluginOptions):
     },
   );
 
-  app.get("/healthz", { onResponse: observe("/healthz") }, async () => ({ status: "ok" }));
-  app.get("/readyz", { onResponse: observe("/readyz") }, async (_req, reply) => {
+  app.get("/healthz", observe("/healthz"), async () => ({ status: "ok" }));
+  app.get("/readyz", observe("/readyz"), async (_req, reply) => {
     const s = svc.current;
     if (!s) return reply.code(503).header("retry-after", retryAfter).send({ status: svc.closing ? "closing" : "loading" });
     return { status: "ready", model: s.version, backend: s.model.info().backend, loadedAt: s.loadedAt.toISOString() };
   });
-  app.get("/metrics", { onResponse: observe("/metrics") }, async (_req, reply) => {
+  app.get("/metrics", observe("/metrics"), async (_req, reply) => {
     return reply.header("content-type", metrics.registry.contentType).send(await metrics.registry.metrics());
   });
   if (opts.adminToken !== undefined) {
     if (opts.adminToken.length < 16) throw new RangeError("adminToken: use at least 16 characters");
     const token = opts.adminToken;
-    app.post("/admin/reload", { onResponse: observe("/admin/reload") }, async (req, reply) => {
+    app.post("/admin/reload", observe("/admin/reload"), async (req, reply) => {
       if (!tokenMatches(req.headers.authorization, token)) return reply.code(401).send(errorBody(401, "a valid Authorization: Bearer <admin token> is required"));
       try {
         const s = await reload();

@@ -1,6 +1,6 @@
 /**
  * Prometheus metrics of one scoring service (prom-client, its own registry so that two
- * services in one process do not collide): requests by route and status, latency,
+ * services in one process do not collide): requests by route and status, requests in flight, latency,
  * batch sizes, queue depth, the model's version and backend, reloads.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
@@ -10,6 +10,8 @@ import type { ModelService } from "./service";
 export interface ServiceMetrics {
   registry: Registry;
   requests: Counter<"route" | "status">;
+  /** Requests whose headers have arrived and whose answer has not yet been sent or dropped. */
+  inFlight: Gauge<"route">;
   latency: Histogram<"route">;
   batchRequests: Histogram;
   candidates: Counter;
@@ -28,6 +30,7 @@ export function serviceMetrics(service: () => ModelService | undefined, maxBatch
   const m: ServiceMetrics = {
     registry,
     requests: new Counter({ name: "dien_http_requests_total", help: "HTTP requests by route and status code", labelNames: ["route", "status"], registers: [registry] }),
+    inFlight: new Gauge({ name: "dien_http_requests_in_flight", help: "HTTP requests received and not yet answered, by route", labelNames: ["route"], registers: [registry] }),
     latency: new Histogram({
       name: "dien_http_request_duration_seconds",
       help: "HTTP request latency by route",
