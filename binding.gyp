@@ -2,7 +2,8 @@
   "includes": ["native/sources.gypi"],
   "targets": [
     {
-      "target_name": "dien",
+      "target_name": "dien_baseline",
+      "product_name": "dien-baseline",
       "sources": [
         "<@(dien_core_sources)",
         "<@(dien_no_cuda_sources)",

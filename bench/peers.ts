@@ -141,7 +141,9 @@ async function main(): Promise<void> {
     const file = engine === "pytorch" ? "torch" : engine === "dien" ? "dien" : "ort";
     timings[engine] = JSON.parse(readFileSync(path.join(WORK, `${file}.json`), "utf8")) as EngineResult;
   }
-  const peakOut = execFileSync(path.join(ROOT, "build", "dien_bench"), ["--peak", "1", "--batches", "1", "--reps", "3"], { encoding: "utf8" });
+  // The peak of the level the engine runs at (DIEN_ISA's, or the best this CPU has).
+  const level = process.env.DIEN_ISA && process.env.DIEN_ISA !== "auto" ? process.env.DIEN_ISA : "best";
+  const peakOut = execFileSync(path.join(ROOT, "build", "dien_isa_run"), [level, path.join(ROOT, "build", "dien_bench"), "--peak", "1", "--batches", "1", "--reps", "3"], { encoding: "utf8" });
   const peak = Number(/measured fp32 FMA peak: ([\d.]+)/.exec(peakOut)?.[1]);
 
   const rows: Row[] = [];

@@ -4,7 +4,7 @@ import { type ConfigInput, type ModelConfig, hasGru, hasUserField, normalizeConf
 import { type Vocabularies, vocabulariesFromJson, vocabulariesToJson } from "./data/vocab";
 import { readEnvironment } from "./environment";
 import { dienError, fromNative } from "./errors";
-import { type NativeCall, type NativeEngineOptions, type NativeGradients, type NativeModel, native } from "./native";
+import { type NativeCall, type NativeEngineOptions, type NativeGradients, type NativeModel, loadedIsaLevel, native } from "./native";
 import { SerialQueue } from "./queue";
 import { Trainer, type TrainerOptions, trainerOptions } from "./trainer";
 import { type CheckedRequest, checkCandidates, checkHistory, checkRequest, packRequests, splitResults } from "./requests";
@@ -82,9 +82,13 @@ function checkVocab(v: Vocabularies, c: ModelConfig, where: string): void {
   if (c.userVocab > 0 || v.users) check("users", v.users?.size, c.userVocab);
 }
 
-/** The CPU features the native addon was built for and those this machine has. */
+/** The engine the loader chose for this CPU, the features it uses and those this machine has. */
 export interface IsaInfo {
-  /** The -march the engine was compiled with ("native" unless DIEN_MARCH said otherwise). */
+  /** The ISA level in use: avx512, avx2 or baseline (a DIEN_MARCH build: native or custom). */
+  level: string;
+  /** The built levels this CPU runs, best first (DIEN_ISA may pick any of them). */
+  available: string[];
+  /** The -march of the level's engine (x86-64-v4, x86-64-v3, x86-64, armv8-a, ...). */
   march: string;
   built: string[];
   running: string[];
@@ -372,7 +376,7 @@ export class DienModel implements Disposable {
       mapped: i.mapped,
       weightBytes: i.weightBytes,
       config: this.#config,
-      isa: { march: build.march, built: words(build.builtIsa), running: words(build.runningIsa) },
+      isa: { ...loadedIsaLevel(), march: build.march, built: words(build.builtIsa), running: words(build.runningIsa) },
     };
   }
 

@@ -3,6 +3,9 @@
  * classes talk only to this interface. A failed load explains what was tried and how
  * to fix it instead of surfacing a bare dlopen message.
  */
+import { existsSync } from "node:fs";
+import * as path from "node:path";
+
 import { dienError, isDienErrorCode } from "./errors";
 import type { Batch, TrainBatch } from "./types";
 
@@ -132,6 +135,8 @@ export interface CudaStatus {
 }
 
 export interface NativeBuildInfo {
+  /** The engine's ISA level (avx512, avx2, baseline, native, custom). */
+  level: string;
   /** The -march the engine was built for ("native", "x86-64-v3", ...; "" or "none" for the compiler default). */
   march: string;
   /** CPU features the build may use, space-separated. */
@@ -160,17 +165,101 @@ export interface NativeAddon {
   abiVersion: number;
 }
 
-const EXPECTED_ABI = 7;
+const EXPECTED_ABI = 8;
 let cached: NativeAddon | undefined;
 
+/** The ISA levels a build can make (CMakeLists.txt), and what DIEN_ISA accepts besides "auto". */
+export const ISA_LEVELS = ["native", "custom", "avx512", "avx2", "baseline"] as const;
+export type IsaLevel = (typeof ISA_LEVELS)[number];
+
+/** The engine level the loader chose, and the levels this build has that this CPU runs. */
+export interface LoadedIsa {
+  level: string;
+  available: string[];
+}
+let loadedIsa: LoadedIsa | undefined;
+
+/** What dien-cpu.node (napi/cpu_probe.cpp) reports: each built level, best first. */
+interface CpuProbe {
+  cpu: { running: string; levels: { name: string; march: string; built: string; missing: string }[] };
+}
+
+function requireFile(file: string): unknown {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require(file);
+}
+
+/** The path of one of the package's compiled files, found where `bindings` looks; undefined when absent. */
+function locate(file: string): string | undefined {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const bindings = require("bindings") as (o: { bindings: string; path: true }) => string;
+  try {
+    return bindings({ bindings: file, path: true });
+  } catch {
+    return undefined;
+  }
+}
+
+/** DIEN_ISA: "auto" (or unset) for the best level this CPU runs, or one level's name. */
+export function requestedIsa(env: NodeJS.ProcessEnv = process.env): IsaLevel | undefined {
+  const raw = env.DIEN_ISA;
+  if (raw === undefined || raw === "" || raw === "auto") return undefined;
+  if (!(ISA_LEVELS as readonly string[]).includes(raw))
+    throw dienError("DIEN_BAD_CONFIG", `DIEN_ISA: expected "auto" or one of ${ISA_LEVELS.join(", ")} but got ${JSON.stringify(raw)}`);
+  return raw as IsaLevel;
+}
+
+/**
+ * Picks the engine: the probe (compiled for the baseline, safe on any CPU) says which of
+ * the built levels this CPU runs, and the best of those (or DIEN_ISA's) is loaded; a
+ * level this CPU lacks is never loaded. node-gyp's build has one portable engine and no probe.
+ */
 function loadAddon(): NativeAddon {
-  // DIEN_ADDON_PATH: an explicit dien.node (a sanitizer build, a prebuilt elsewhere).
+  const want = requestedIsa();
+  // DIEN_ADDON_PATH: an explicit engine file (a sanitizer build, a prebuilt elsewhere).
   const explicit = process.env.DIEN_ADDON_PATH;
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  if (explicit) return require(explicit) as NativeAddon;
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const bindings = require("bindings") as (name: string) => unknown;
-  return bindings("dien") as NativeAddon;
+  if (explicit) {
+    const addon = requireFile(explicit) as NativeAddon;
+    const level = addon.buildInfo?.().level || "custom";
+    loadedIsa = { level, available: [level] };
+    return addon;
+  }
+  const probePath = locate("dien-cpu.node");
+  if (!probePath) {
+    const portable = locate("dien-baseline.node");
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    if (!portable) return (require("bindings") as (name: string) => NativeAddon)("dien-cpu.node"); // throws, listing where it looked
+    if (want && want !== "baseline")
+      throw dienError("DIEN_NATIVE_LOAD", `DIEN_ISA=${want}: this build (node-gyp's) has only the baseline engine`);
+    loadedIsa = { level: "baseline", available: ["baseline"] };
+    return requireFile(portable) as NativeAddon;
+  }
+  const dir = path.dirname(probePath);
+  const { cpu } = requireFile(probePath) as CpuProbe;
+  const fileOf = (level: string) => path.join(dir, `dien-${level}.node`);
+  const built = cpu.levels.filter((l) => existsSync(fileOf(l.name)));
+  const runnable = built.filter((l) => l.missing === "");
+  const names = (ls: { name: string }[]) => (ls.length ? ls.map((l) => l.name).join(", ") : "none");
+  let pick = runnable[0];
+  if (want) {
+    pick = built.find((l) => l.name === want);
+    if (!pick) throw dienError("DIEN_NATIVE_LOAD", `DIEN_ISA=${want}: this build has no ${want} engine (it has ${names(built)}, in ${dir})`);
+    if (pick.missing)
+      throw dienError("DIEN_UNSUPPORTED_CPU", `DIEN_ISA=${want}: this CPU lacks instructions the ${want} engine uses (${pick.missing}); it runs ${names(runnable)}`);
+  }
+  if (!pick)
+    throw dienError(
+      "DIEN_UNSUPPORTED_CPU",
+      `dien: this CPU runs none of the engines in ${dir} (${built.map((l) => `${l.name} lacks ${l.missing}`).join("; ") || "none built"}). Rebuild with \`npm rebuild dien\`.`,
+    );
+  loadedIsa = { level: pick.name, available: runnable.map((l) => l.name) };
+  return requireFile(fileOf(pick.name)) as NativeAddon;
+}
+
+/** The engine level in use (loads the addon if it is not yet). */
+export function loadedIsaLevel(): LoadedIsa {
+  native();
+  return loadedIsa!;
 }
 
 export function native(): NativeAddon {
@@ -186,7 +275,7 @@ export function native(): NativeAddon {
     throw dienError(
       "DIEN_NATIVE_LOAD",
       [
-        "dien: could not load the native addon (dien.node).",
+        "dien: could not load the native addon (dien-cpu.node and an engine, dien-<level>.node).",
         `  ${detail}`,
         "Fix: build it with `npm rebuild dien` (needs CMake >= 3.19 and a C++17 compiler).",
         "Without CMake: `npx node-gyp rebuild` in the package folder builds a portable CPU addon.",

@@ -44,7 +44,17 @@
       "native/cuda/device_probe_none.cpp"
     ],
     "dien_isa_check_sources": [
-      "native/common/isa_check.cpp"
+      "native/common/isa_check.cpp",
+      "native/common/isa_self.cpp"
+    ],
+    "dien_isa_levels_sources": [
+      "native/common/isa_levels.cpp"
+    ],
+    "dien_isa_run_sources": [
+      "native/common/isa_run.cpp"
+    ],
+    "dien_probe_sources": [
+      "native/napi/cpu_probe.cpp"
     ],
     "dien_entry_sources": [
       "native/napi/module_entry.cpp"

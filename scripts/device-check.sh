@@ -17,15 +17,15 @@ nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=c
 log "configure + build (sm_90)"
 # Warnings stay warnings there: that machine's host compiler may warn where ours does not.
 if ! { cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 \
-         -DDIEN_CUDA=ON -DDIEN_TESTS=ON -DDIEN_WERROR=OFF &&
-       cmake --build build-gpu -j"$(nproc)" --target dien_tests dien_bench; } > "$OUT/build.log" 2>&1; then
+         -DDIEN_CUDA=ON -DDIEN_TESTS=ON -DDIEN_WERROR=OFF -DDIEN_MARCH=native &&
+       cmake --build build-gpu -j"$(nproc)" --target dien_tests_native dien_bench_native; } > "$OUT/build.log" 2>&1; then
   tail -40 "$OUT/build.log"
   log "BUILD FAILED"
   exit 1
 fi
 
 log "native tests (CUDA ops against their CPU twins, CUDA parity against the CPU backend)"
-DIEN_TEST_VERBOSE=1 timeout 600 ./build-gpu/dien_tests > "$OUT/tests.log" 2>&1
+DIEN_TEST_VERBOSE=1 timeout 600 ./build-gpu/dien_tests_native > "$OUT/tests.log" 2>&1
 TESTS_RC=$?
 grep -E "^(ok|FAIL|skip)|passed" "$OUT/tests.log"
 WORST=$(grep -E "^  cuda " "$OUT/tests.log" | awk '{print $NF}' | sort -g | tail -1)
@@ -34,7 +34,7 @@ WORST_OP=$(grep -E "^  op " "$OUT/tests.log" | awk '{print $NF}' | sort -g | tai
 log "compute-sanitizer (memcheck, racecheck) on the smoke test"
 for tool in memcheck racecheck; do
   if command -v compute-sanitizer > /dev/null; then
-    timeout 300 compute-sanitizer --tool $tool --error-exitcode 3 ./build-gpu/dien_tests cuda_smoke > "$OUT/sanitizer-$tool.log" 2>&1
+    timeout 300 compute-sanitizer --tool $tool --error-exitcode 3 ./build-gpu/dien_tests_native cuda_smoke > "$OUT/sanitizer-$tool.log" 2>&1
     echo "compute-sanitizer $tool: rc=$? ($(grep -cE 'ERROR SUMMARY: [1-9]|Invalid|Race' "$OUT/sanitizer-$tool.log") error lines)"
   fi
 done
@@ -47,9 +47,9 @@ for cfg in $CONFIGS; do
   H=${cfg%%:*}; T=${cfg##*:}
   extra=()
   [ "$H:$T" = "36:100" ] && extra=(--save "$OUT/model.safetensors")
-  timeout 300 ./build-gpu/dien_bench --device cuda --hidden "$H" --maxlen "$T" --peak 1 "${extra[@]}" 2>> "$OUT/rows.txt" | tee -a "$OUT/bench.log"
+  timeout 300 ./build-gpu/dien_bench_native --device cuda --hidden "$H" --maxlen "$T" --peak 1 "${extra[@]}" 2>> "$OUT/rows.txt" | tee -a "$OUT/bench.log"
 done
-timeout 120 ./build-gpu/dien_bench --device cpu --batches 1,128,1024 2>> "$OUT/rows.txt" | tee -a "$OUT/bench.log"
+timeout 120 ./build-gpu/dien_bench_native --device cpu --batches 1,128,1024 2>> "$OUT/rows.txt" | tee -a "$OUT/bench.log"
 
 log "PyTorch CUDA peer (same weights, paper defaults)"
 if [ -f "$OUT/model.safetensors" ]; then

@@ -1,7 +1,8 @@
-// Portable builds: the addon records the CPU features it was built for and refuses to
-// load on a CPU that lacks one, with a DienError that says how to rebuild, instead of
-// dying with SIGILL on the first predict. Tested the way it fails in the field: the
-// default build (tuned for this machine) run under qemu-user emulating an older CPU.
+// Runtime ISA dispatch: the engine is built once per ISA level (avx512, avx2, baseline),
+// and the loader asks a baseline-compiled probe which of them this CPU runs, so one
+// build serves every CPU of its architecture. Tested the way it fails in the field: the
+// build made here, run under qemu-user emulating an AVX2 CPU and a pre-AVX one, must
+// pick the level that CPU has and score exactly as that level does here.
 import { spawnSync } from "node:child_process";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -10,8 +11,29 @@ import { describe, expect, it } from "vitest";
 import { DienModel } from "../lib";
 import { native } from "../lib/native";
 
-// What `qemu-x86_64 -cpu Haswell` reports (of the features a build can require).
-const HASWELL = ["sse3", "ssse3", "sse4.1", "sse4.2", "popcnt", "crc32", "cx16", "sahf", "abm", "lzcnt", "movbe", "pclmul", "aes", "rdrnd", "bmi", "bmi2", "avx", "f16c", "fma", "avx2"];
+const ROOT = path.join(__dirname, "..");
+const PROBE = path.join(__dirname, "children", "isa-probe.cjs");
+const ENGINE = (level: string) => path.join(ROOT, "build", "Release", `dien-${level}.node`);
+
+interface ProbeResult {
+  level?: string;
+  available?: string[];
+  scores?: number[];
+  name?: string;
+  code?: string;
+  message?: string;
+}
+
+/** Runs the probe child (under an emulator when given) and returns its RESULT line. */
+function probe(env: NodeJS.ProcessEnv, emulator?: string[]): ProbeResult {
+  const argv = [...(emulator ?? []), process.execPath, PROBE];
+  const r = spawnSync(argv[0]!, argv.slice(1), { encoding: "utf8", timeout: 300_000, env: { ...process.env, DIEN_ISA: "", DIEN_ADDON_PATH: "", ...env } });
+  expect(r.signal, r.stderr).toBeNull(); // SIGILL is exactly what must not happen
+  expect(r.status, r.stderr).toBe(0);
+  const line = r.stdout.split("\n").find((l) => l.startsWith("RESULT "));
+  expect(line, r.stdout + r.stderr).toBeDefined();
+  return JSON.parse(line!.slice(7)) as ProbeResult;
+}
 
 function qemu(): string | undefined {
   if (os.arch() !== "x64" || os.platform() !== "linux") return undefined;
@@ -19,45 +41,90 @@ function qemu(): string | undefined {
   return r.status === 0 ? r.stdout.trim() : undefined;
 }
 
-describe("the ISA the addon was built for", () => {
-  it("info() reports the built and the running ISA, and this machine has what the build uses", async () => {
+// The dispatch's own levels; a DIEN_MARCH build (native / custom) has one engine only.
+const dispatching = ["avx512", "avx2", "baseline"].includes(native().buildInfo().level);
+
+describe("runtime ISA dispatch", () => {
+  it("info() reports the level in use, the levels this CPU runs, and features this machine has", async () => {
     using m = await DienModel.create({ itemVocab: 10, catVocab: 3, maxLen: 4 });
     const { isa } = m.info();
-    expect(typeof isa.march).toBe("string");
     const build = native().buildInfo();
+    expect(isa.level).toBe(build.level);
     expect(isa.march).toBe(build.march);
+    expect(isa.available.length).toBeGreaterThan(0);
     expect(build.isaNamesKnown).toBe(true);
     expect(build.missingIsa).toBe("");
-    if (os.arch() === "x64") {
-      expect(isa.running).toContain("sse3");
-      for (const f of isa.built) expect(isa.running).toContain(f);
+    for (const f of isa.built) expect(isa.running).toContain(f);
+    if (!process.env.DIEN_ISA && !process.env.DIEN_ADDON_PATH) expect(isa.level).toBe(isa.available[0]); // the best, by default
+    if (dispatching) expect(isa.available).toContain("baseline");
+  });
+
+  it.skipIf(!dispatching)("every level this CPU runs scores like the others, and DIEN_ISA picks it", () => {
+    const runs = probe({}).available ?? [];
+    expect(runs.length).toBeGreaterThan(0);
+    const results = runs.map((level) => ({ level, r: probe({ DIEN_ISA: level }) }));
+    for (const { level, r } of results) {
+      expect(r.level).toBe(level);
+      expect(r.scores).toHaveLength(5);
+      // Levels differ in vector width and FMA contraction, not in the math (docs/model.md tolerances).
+      r.scores!.forEach((s, i) => expect(Math.abs(s - results[0]!.r.scores![i]!)).toBeLessThanOrEqual(1e-6));
     }
   });
 
-  const emulator = qemu();
-  it.skipIf(!emulator)("under qemu emulating a Haswell CPU the addon refuses with a clear error, or runs when built for it", () => {
-    const probe = `
-      const { DienModel, randomBatch } = require(${JSON.stringify(path.join(__dirname, "..", "dist", "lib"))});
-      DienModel.create({ itemVocab: 20, catVocab: 4, maxLen: 6 }, { seed: 1 })
-        .then((m) => m.predict(randomBatch(m.config, 3)))
-        .then((p) => console.log("RESULT " + JSON.stringify({ scores: p.length })))
-        .catch((e) => console.log("RESULT " + JSON.stringify({ name: e.name, code: e.code, message: e.message })));`;
-    const r = spawnSync(emulator!, ["-cpu", "Haswell", process.execPath, "-e", probe], { encoding: "utf8", timeout: 240_000 });
-    expect(r.signal, r.stderr).toBeNull(); // SIGILL is exactly what must not happen
-    expect(r.status, r.stderr).toBe(0);
-    const line = r.stdout.split("\n").find((l) => l.startsWith("RESULT "));
-    expect(line, r.stdout + r.stderr).toBeDefined();
-    const result = JSON.parse(line!.slice(7)) as { scores?: number; name?: string; code?: string; message?: string };
-    const beyond = native().buildInfo().builtIsa.split(" ").filter((f) => f && !HASWELL.includes(f));
-    if (beyond.length === 0) {
-      expect(result).toEqual({ scores: 3 });
-      return;
-    }
-    expect(result.name).toBe("UnsupportedCpuError");
-    expect(result.code).toBe("DIEN_UNSUPPORTED_CPU");
-    expect(result.message).toContain("npm rebuild dien");
-    expect(result.message).toContain("DIEN_MARCH=");
-    for (const f of beyond.slice(0, 8)) expect(result.message).toContain(f);
+  it("DIEN_ISA: a value that is no level, or a level this build lacks, fails naming the variable", () => {
+    const bad = probe({ DIEN_ISA: "avx1024" });
+    expect(bad.code).toBe("DIEN_BAD_CONFIG");
+    expect(bad.message).toContain('DIEN_ISA: expected "auto" or one of');
+    expect(bad.message).toContain('"avx1024"');
+    const absent = dispatching ? "native" : "baseline";
+    const missing = probe({ DIEN_ISA: absent });
+    expect(missing.code).toBe("DIEN_NATIVE_LOAD");
+    expect(missing.message).toContain(`DIEN_ISA=${absent}: this build has no ${absent} engine`);
   });
-  if (!emulator) it("qemu-x86_64 (Debian's qemu-user) is not installed: the emulated-CPU test was skipped", () => undefined);
+
+  // Each level's parity suite against the PyTorch fixtures, and the quantised forward
+  // (which decodes fp16 with F16C where the level has it), in a process forced to it.
+  const levels = dispatching ? (probe({}).available ?? []).filter((l) => l !== native().buildInfo().level) : [];
+  for (const level of levels)
+    it(`DIEN_ISA=${level}: the parity and quantisation suites pass`, () => {
+      const r = spawnSync(process.execPath, [path.join(ROOT, "node_modules", "vitest", "vitest.mjs"), "run", "test/parity.test.ts", "test/quantize.test.ts"], {
+        cwd: ROOT,
+        encoding: "utf8",
+        timeout: 300_000,
+        env: { ...process.env, DIEN_ISA: level, DIEN_ADDON_PATH: "" },
+      });
+      expect(r.status, r.stdout.slice(-4000) + r.stderr.slice(-2000)).toBe(0);
+    });
+
+  const emulator = qemu();
+  describe.skipIf(!emulator || !dispatching)("under qemu-user, the build made here", () => {
+    it("on an AVX2 CPU (Haswell) runs the avx2 engine and scores exactly as it does here", () => {
+      const here = probe({ DIEN_ISA: "avx2" });
+      const there = probe({}, [emulator!, "-cpu", "Haswell"]);
+      expect(there.level).toBe("avx2");
+      expect(there.available).toEqual(["avx2", "baseline"]);
+      expect(there.scores).toEqual(here.scores);
+      // Asked for more than that CPU has: a clear error, no SIGILL.
+      const refused = probe({ DIEN_ISA: "avx512" }, [emulator!, "-cpu", "Haswell"]);
+      expect(refused.code).toBe("DIEN_UNSUPPORTED_CPU");
+      expect(refused.message).toMatch(/DIEN_ISA=avx512: this CPU lacks instructions the avx512 engine uses \(.*avx512f.*\); it runs avx2, baseline/);
+    });
+
+    it("on a CPU without AVX (Nehalem) runs the baseline engine and scores exactly as it does here", () => {
+      const here = probe({ DIEN_ISA: "baseline" });
+      const there = probe({}, [emulator!, "-cpu", "Nehalem"]);
+      expect(there.level).toBe("baseline");
+      expect(there.available).toEqual(["baseline"]);
+      expect(there.scores).toEqual(here.scores);
+    });
+
+    it("an engine loaded by path on a CPU that lacks its level refuses at its entry point instead of dying", () => {
+      const r = probe({ DIEN_ADDON_PATH: ENGINE("avx2") }, [emulator!, "-cpu", "Nehalem"]);
+      expect(r.name).toBe("UnsupportedCpuError");
+      expect(r.code).toBe("DIEN_UNSUPPORTED_CPU");
+      expect(r.message).toContain("ISA level avx2");
+      for (const f of ["avx2", "fma"]) expect(r.message).toContain(f);
+    });
+  });
+  if (!emulator) it("qemu-x86_64 (Debian's qemu-user) is not installed: the emulated-CPU tests were skipped", () => undefined);
 });

@@ -7,10 +7,22 @@
 #ifndef DIEN_MARCH_NAME
 #define DIEN_MARCH_NAME ""
 #endif
+// The probe and the test launcher compile this file once per ISA level, each copy under
+// its own names (dien_isa_<level>_march, ...): see isa_levels.cpp.
+#ifndef DIEN_ISA_PREFIX
+#define DIEN_ISA_PREFIX dien_isa
+#endif
+#define DIEN_ISA_JOIN2(a, b) a##_##b
+#define DIEN_ISA_JOIN(a, b) DIEN_ISA_JOIN2(a, b)
 
-extern "C" const char* dien_isa_march(void) { return DIEN_MARCH_NAME; }
+#ifndef DIEN_LEVEL_NAME
+#define DIEN_LEVEL_NAME ""
+#endif
 
-extern "C" const char* dien_isa_built(void) {
+extern "C" const char* DIEN_ISA_JOIN(DIEN_ISA_PREFIX, march)(void) { return DIEN_MARCH_NAME; }
+extern "C" const char* DIEN_ISA_JOIN(DIEN_ISA_PREFIX, level)(void) { return DIEN_LEVEL_NAME; }
+
+extern "C" const char* DIEN_ISA_JOIN(DIEN_ISA_PREFIX, built)(void) {
   return ""
 #ifdef __SSE3__
          " sse3"

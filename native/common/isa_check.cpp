@@ -151,11 +151,11 @@ void forEachWord(const char* s, F fn) {
 
 }  // namespace
 
-extern "C" int dien_isa_missing(char* buf, size_t size) {
+extern "C" int dien_isa_missing_of(const char* built, char* buf, size_t size) {
   if (size > 0) buf[0] = '\0';
   const CpuRegs r = readCpu();
   int missing = 0;
-  forEachWord(dien_isa_built(), [&](const char* w, size_t len) {
+  forEachWord(built, [&](const char* w, size_t len) {
     const Feature* f = lookup(w, len);
     if (f && present(r, *f)) return;
     ++missing;  // an unknown name counts as missing: refusing is safer than a SIGILL
@@ -171,9 +171,9 @@ extern "C" void dien_isa_running(char* buf, size_t size) {
     if (present(r, f)) append(buf, size, f.name, strlen(f.name));
 }
 
-extern "C" int dien_isa_all_known(void) {
+extern "C" int dien_isa_all_known_of(const char* built) {
   int known = 1;
-  forEachWord(dien_isa_built(), [&](const char* w, size_t len) {
+  forEachWord(built, [&](const char* w, size_t len) {
     if (!lookup(w, len)) known = 0;
   });
   return known;
@@ -181,13 +181,13 @@ extern "C" int dien_isa_all_known(void) {
 
 #else  // not x86: no check yet (the ISA-dispatch work adds NEON and the OS's view of the CPU)
 
-extern "C" int dien_isa_missing(char* buf, size_t size) {
+extern "C" int dien_isa_missing_of(const char*, char* buf, size_t size) {
   if (size > 0) buf[0] = '\0';
   return 0;
 }
 extern "C" void dien_isa_running(char* buf, size_t size) {
   if (size > 0) buf[0] = '\0';
 }
-extern "C" int dien_isa_all_known(void) { return 1; }
+extern "C" int dien_isa_all_known_of(const char*) { return 1; }
 
 #endif

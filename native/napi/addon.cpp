@@ -21,7 +21,7 @@ namespace dien {
 
 namespace {
 
-constexpr int kAbiVersion = 7;
+constexpr int kAbiVersion = 8;
 
 EngineOptions readOptions(const Napi::Value& v) {
   EngineOptions o;
@@ -200,6 +200,7 @@ Napi::Value BuildInfo(const Napi::CallbackInfo& info) {
   dien_isa_missing(missing, sizeof missing);
   Napi::Object o = Napi::Object::New(env);
   o.Set("march", dien_isa_march());
+  o.Set("level", dien_isa_level());
   o.Set("builtIsa", trimmed(dien_isa_built()));
   o.Set("runningIsa", std::string(running));
   o.Set("missingIsa", std::string(missing));

@@ -344,7 +344,9 @@ TEST(batch_validation_names_field_index_and_value) {
   check([](OwnedBatch& b) { b.histItem.pop_back(); }, "histItem: expected 180 elements but got 179");
 }
 
-// dien_tests [substring]: run every test, or only those whose name contains substring.
+// dien_tests_<level> [substring]: run every test, or only those whose name contains
+// substring. ctest runs each level's binary through dien_isa_run, which skips a level
+// this CPU lacks.
 int main(int argc, char** argv) {
   const std::string filter = argc > 1 ? argv[1] : "";
   int passed = 0, failed = 0, skipped = 0;
