@@ -4,6 +4,7 @@
  * outputs cross-checked before any timing, then median samples/s and latency, ratios,
  * peak RSS and a roofline line. Results go to bench/results/ as JSON, Markdown and SVG.
  *   node dist/bench/peers.js [--python /usr/bin/python3] [--quick]
+ * dien runs once per ISA level this CPU runs (DIEN_ISA=<level>: that one alone), one block each.
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -13,6 +14,7 @@ import * as path from "node:path";
 import { parseArgs } from "node:util";
 
 import { DienModel, paperDefaults, randomBatch, randomTrainBatch } from "../lib";
+import { loadedIsaLevel } from "../lib/native";
 import { flopsPerSample } from "./bench";
 import { benchTraining, trainFlops } from "./train";
 import { type EngineResult, type PlanEntry, T } from "./peer-worker";
@@ -57,6 +59,8 @@ function relErr(a: Float32Array, ref: Float32Array): number {
 
 interface Row {
   engine: Engine;
+  /** dien's rows: the ISA level its engine ran at. */
+  level?: string;
   batch: number;
   samplesPerSec: number;
   latencyMs: number;
@@ -134,27 +138,41 @@ async function main(): Promise<void> {
   }
   console.log("outputs agree:", JSON.stringify(agreement));
 
-  // 4. Time each engine in its own process; measure the FMA peak.
+  // 4. Time each engine in its own process, dien once per ISA level this CPU runs (or
+  // DIEN_ISA's alone); measure each level's FMA peak (its vector width, its FMA).
+  const { level: loaded, available } = loadedIsaLevel();
+  const levels = process.env.DIEN_ISA && process.env.DIEN_ISA !== "auto" ? [loaded] : available;
   const timings: Partial<Record<Engine, EngineResult>> = {};
+  const dienTimings: Record<string, EngineResult> = {};
+  const peaks: Record<string, number> = {};
   for (const engine of active) {
+    if (engine === "dien") {
+      for (const level of levels) {
+        run(process.execPath, [worker, "dien", WORK, "time"], { DIEN_ISA: level });
+        dienTimings[level] = JSON.parse(readFileSync(path.join(WORK, "dien.json"), "utf8")) as EngineResult;
+        const out = execFileSync(path.join(ROOT, "build", "dien_isa_run"), [level, path.join(ROOT, "build", "dien_bench"), "--peak", "1", "--batches", "1", "--reps", "3"], { encoding: "utf8" });
+        peaks[level] = Number(/measured fp32 FMA peak: ([\d.]+)/.exec(out)?.[1]);
+      }
+      timings.dien = dienTimings[levels[0]!];
+      continue;
+    }
     step(engine, "time");
-    const file = engine === "pytorch" ? "torch" : engine === "dien" ? "dien" : "ort";
-    timings[engine] = JSON.parse(readFileSync(path.join(WORK, `${file}.json`), "utf8")) as EngineResult;
+    timings[engine] = JSON.parse(readFileSync(path.join(WORK, `${engine === "pytorch" ? "torch" : "ort"}.json`), "utf8")) as EngineResult;
   }
-  // The peak of the level the engine runs at (DIEN_ISA's, or the best this CPU has).
-  const level = process.env.DIEN_ISA && process.env.DIEN_ISA !== "auto" ? process.env.DIEN_ISA : "best";
-  const peakOut = execFileSync(path.join(ROOT, "build", "dien_isa_run"), [level, path.join(ROOT, "build", "dien_bench"), "--peak", "1", "--batches", "1", "--reps", "3"], { encoding: "utf8" });
-  const peak = Number(/measured fp32 FMA peak: ([\d.]+)/.exec(peakOut)?.[1]);
+  const peak = Math.max(...Object.values(peaks)); // the machine's: its best level's
 
   const rows: Row[] = [];
-  for (const engine of active)
-    for (const r of timings[engine]!.results) {
+  const addRows = (engine: Engine, result: EngineResult, level: string | undefined, levelPeak: number) => {
+    for (const r of result.results) {
       const med = median(r.timesMs);
       const gflops = flops.get(r.batch)! / med / 1e6;
-      rows.push({ engine, batch: r.batch, samplesPerSec: (r.batch / med) * 1000, latencyMs: med, minMs: Math.min(...r.timesMs), maxMs: Math.max(...r.timesMs), gflops, fractionOfPeak: gflops / peak });
+      rows.push({ engine, level, batch: r.batch, samplesPerSec: (r.batch / med) * 1000, latencyMs: med, minMs: Math.min(...r.timesMs), maxMs: Math.max(...r.timesMs), gflops, fractionOfPeak: gflops / levelPeak });
     }
-  const ratio = (peer: Engine, batch: number) => {
-    const a = rows.find((r) => r.engine === "dien" && r.batch === batch);
+  };
+  for (const level of levels) addRows("dien", dienTimings[level]!, level, peaks[level]!);
+  for (const engine of active.filter((e) => e !== "dien")) addRows(engine, timings[engine]!, undefined, peak);
+  const ratio = (peer: Engine, batch: number, level = levels[0]) => {
+    const a = rows.find((r) => r.engine === "dien" && r.level === level && r.batch === batch);
     const b = rows.find((r) => r.engine === peer && r.batch === batch);
     return a && b ? b.latencyMs / a.latencyMs : undefined;
   };
@@ -162,7 +180,7 @@ async function main(): Promise<void> {
   const report = {
     date: new Date().toISOString(),
     commit: spawnSync("git", ["rev-parse", "--short", "HEAD"], { cwd: ROOT, encoding: "utf8" }).stdout.trim() || "unknown",
-    machine: { cpu: os.cpus()[0]?.model ?? "unknown", cores: os.cpus().length, fmaPeakGflops: peak },
+    machine: { cpu: os.cpus()[0]?.model ?? "unknown", cores: os.cpus().length, fmaPeakGflops: peak, levelPeaksGflops: peaks },
     workload: "dien (augru, mlp attention [80, 40], dice MLP [200, 80]), E=36 H=36 T=100, lengths uniform in 1..100, vocab 100k/1k/100k",
     flopsPerSampleAtMeanLength: flopsPerSample(config, meanLen),
     settings: Object.fromEntries(active.map((e) => [e, timings[e]!.settings])),
@@ -171,12 +189,14 @@ async function main(): Promise<void> {
     skipped,
     rows,
     ratios: Object.fromEntries(active.filter((e) => e !== "dien").map((e) => [e, Object.fromEntries(BATCHES.map((b) => [b, ratio(e, b)]))])),
+    /** Per ISA level: dien's speed-up over each peer at each batch size. */
+    levelRatios: Object.fromEntries(levels.map((l) => [l, Object.fromEntries(active.filter((e) => e !== "dien").map((e) => [e, Object.fromEntries(BATCHES.map((b) => [b, ratio(e, b, l)]))]))])),
   };
   const training = await trainingPeers(python, torch, quick, peak, torchEnv, torchUnset);
   writeFileSync(path.join(RESULTS, "peers.json"), JSON.stringify({ ...report, training }, null, 2) + "\n");
   const md = markdown(report) + trainingMarkdown(training);
   writeFileSync(path.join(RESULTS, "peers.md"), md);
-  writeFileSync(path.join(RESULTS, "peers.svg"), chart(rows, active));
+  writeFileSync(path.join(RESULTS, "peers.svg"), chart(rows.filter((r) => r.engine !== "dien" || r.level === levels[0]), active));
   console.log(md);
 }
 
@@ -238,9 +258,10 @@ function trainingMarkdown(t: TrainingReport): string {
 }
 
 function markdown(r: {
-  date: string; commit: string; machine: { cpu: string; cores: number; fmaPeakGflops: number }; workload: string; flopsPerSampleAtMeanLength: number;
+  date: string; commit: string; machine: { cpu: string; cores: number; fmaPeakGflops: number; levelPeaksGflops: Record<string, number> }; workload: string; flopsPerSampleAtMeanLength: number;
   settings: Record<string, string>; peakRssMb: Record<string, number>; agreement: Record<string, Record<number, number>>; skipped: Record<string, string>;
   rows: Row[]; ratios: Record<string, Record<number, number | undefined>>;
+  levelRatios: Record<string, Record<string, Record<number, number | undefined>>>;
 }): string {
   const lines = [
     `# Peer benchmark (${r.date.slice(0, 10)}, commit ${r.commit})`,
@@ -253,7 +274,17 @@ function markdown(r: {
   ];
   for (const row of r.rows) {
     const ratio = row.engine === "dien" ? "" : `${r.ratios[row.engine]?.[row.batch]?.toFixed(1)}x`;
-    lines.push(`| ${row.engine} | ${row.batch} | ${Math.round(row.samplesPerSec).toLocaleString("en-US")} | ${row.latencyMs.toFixed(3)} | ${row.minMs.toFixed(3)}-${row.maxMs.toFixed(3)} | ${row.gflops.toFixed(1)} | ${(100 * row.fractionOfPeak).toFixed(1)}% | ${ratio} |`);
+    lines.push(`| ${row.engine}${row.level ? ` (${row.level})` : ""} | ${row.batch} | ${Math.round(row.samplesPerSec).toLocaleString("en-US")} | ${row.latencyMs.toFixed(3)} | ${row.minMs.toFixed(3)}-${row.maxMs.toFixed(3)} | ${row.gflops.toFixed(1)} | ${(100 * row.fractionOfPeak).toFixed(1)}% | ${ratio} |`);
+  }
+  // One block per ISA level: its engine against the peers (DIEN_ISA=<level> runs one).
+  for (const [level, byPeer] of Object.entries(r.levelRatios)) {
+    const peakOf = r.machine.levelPeaksGflops[level]!;
+    lines.push("", `### ISA level ${level} (FMA peak ${peakOf.toFixed(1)} GFLOP/s)`, "", "| batch | dien samples/s | of this level's peak | " + Object.keys(byPeer).map((e) => `vs ${e}`).join(" | ") + " |", "|---:|---:|---:|" + Object.keys(byPeer).map(() => "---:|").join(""));
+    for (const b of BATCHES) {
+      const row = r.rows.find((x) => x.engine === "dien" && x.level === level && x.batch === b);
+      if (!row) continue;
+      lines.push(`| ${b} | ${Math.round(row.samplesPerSec).toLocaleString("en-US")} | ${(100 * row.fractionOfPeak).toFixed(1)}% | ` + Object.values(byPeer).map((x) => (x[b] === undefined ? "" : `${x[b]!.toFixed(1)}x`)).join(" | ") + " |");
+    }
   }
   lines.push("", "Peak RSS (each engine in its own process): " + Object.entries(r.peakRssMb).map(([e, mb]) => `${e} ${mb} MB`).join(", ") + ".");
   lines.push("", "Outputs cross-checked before timing (norm-wise relative error of probabilities against dien): " +

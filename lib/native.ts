@@ -189,14 +189,19 @@ function requireFile(file: string): unknown {
   return require(file);
 }
 
-/** The path of one of the package's compiled files, found where `bindings` looks; undefined when absent. */
+/**
+ * The path of one of the package's compiled files: a source build, where `bindings` looks
+ * (build/Release, ...), else the prebuilt one for this OS and architecture
+ * (prebuilds/<platform>-<arch>/, scripts/prebuild.js); undefined when neither has it.
+ */
 function locate(file: string): string | undefined {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const bindings = require("bindings") as (o: { bindings: string; path: true }) => string;
   try {
     return bindings({ bindings: file, path: true });
   } catch {
-    return undefined;
+    const prebuilt = path.join(__dirname, "..", "..", "prebuilds", `${process.platform}-${process.arch}`, file);
+    return existsSync(prebuilt) ? prebuilt : undefined;
   }
 }
 

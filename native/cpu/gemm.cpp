@@ -41,7 +41,16 @@ inline void microKernel(int k, const float* a, int lda, const float* b, int ldb,
     for (int v = 0; v < NV; ++v) *reinterpret_cast<vecu*>(c + r * ldc + v * kPanel) = acc[r][v];
 }
 
+// The tile's rows, and its width in vectors: 6 x 2 (12 accumulators) fits the 16 ymm or
+// zmm registers of AVX and the 32 of NEON. With SSE alone a vector of 8 floats takes two
+// of the 16 xmm registers, and 6 x 2 would spill on every step: 4 x 1 there.
+#if (defined(__x86_64__) || defined(__i386__)) && !defined(__AVX__)
+constexpr int kRows = 4;
+constexpr bool kTwoVectors = false;
+#else
 constexpr int kRows = 6;
+constexpr bool kTwoVectors = true;
+#endif
 
 // All rows of C against one column panel of NV vectors.
 template <int NV>
@@ -53,8 +62,12 @@ void panel(int m, int k, const float* a, int lda, const float* bp, int ldb, floa
   const float* ai = a + static_cast<size_t>(i) * lda;
   float* ci = cp + static_cast<size_t>(i) * ldc;
   switch (m - i) {
-    case 5: microKernel<5, NV>(k, ai, lda, bp, ldb, ci, ldc, accumulate); break;
-    case 4: microKernel<4, NV>(k, ai, lda, bp, ldb, ci, ldc, accumulate); break;
+    case 5:
+      if constexpr (kRows > 5) microKernel<5, NV>(k, ai, lda, bp, ldb, ci, ldc, accumulate);
+      break;
+    case 4:
+      if constexpr (kRows > 4) microKernel<4, NV>(k, ai, lda, bp, ldb, ci, ldc, accumulate);
+      break;
     case 3: microKernel<3, NV>(k, ai, lda, bp, ldb, ci, ldc, accumulate); break;
     case 2: microKernel<2, NV>(k, ai, lda, bp, ldb, ci, ldc, accumulate); break;
     case 1: microKernel<1, NV>(k, ai, lda, bp, ldb, ci, ldc, accumulate); break;
@@ -72,8 +85,10 @@ void gemm(int m, const float* a, int lda, const PackedMatrix& b, float* c, int l
     return;
   }
   int j0 = 0;
-  for (; j0 + 2 * kPanel <= b.np; j0 += 2 * kPanel) panel<2>(m, k, a, lda, b.ptr() + j0, b.np, c + j0, ldc, accumulate);
-  if (j0 < b.np) panel<1>(m, k, a, lda, b.ptr() + j0, b.np, c + j0, ldc, accumulate);
+  if constexpr (kTwoVectors)
+    for (; j0 + 2 * kPanel <= b.np; j0 += 2 * kPanel)
+      panel<2>(m, k, a, lda, b.ptr() + j0, b.np, c + j0, ldc, accumulate);
+  for (; j0 < b.np; j0 += kPanel) panel<1>(m, k, a, lda, b.ptr() + j0, b.np, c + j0, ldc, accumulate);
 }
 
 }  // namespace dien
