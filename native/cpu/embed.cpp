@@ -5,6 +5,9 @@
 
 namespace dien {
 
+// How many history steps ahead the gather asks for its rows.
+constexpr int kPrefetchAhead = 8;
+
 int embedRecords(const Config& c, const PackedWeights& pw, Workspace& ws, int n, const int32_t* const* items,
                  const int32_t* const* cats, const int* len) {
   const int E = c.embedWidth(), dI = c.dItem;
@@ -19,6 +22,10 @@ int embedRecords(const Config& c, const PackedWeights& pw, Workspace& ws, int n,
     float* s = ws.sRec.data() + static_cast<size_t>(j) * E;
     std::fill(s, s + E, 0.0f);
     for (int t = 0; t < len[j]; ++t) {
+      if (t + kPrefetchAhead < len[j]) {
+        pw.itemEmb.prefetch(items[j][t + kPrefetchAhead]);
+        pw.catEmb.prefetch(cats[j][t + kPrefetchAhead]);
+      }
       float* x = ws.X.data() + static_cast<size_t>(ws.recOff[j] + t) * E;
       pw.itemEmb.row(items[j][t], x);
       pw.catEmb.row(cats[j][t], x + dI);

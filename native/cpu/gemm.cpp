@@ -41,38 +41,43 @@ inline void microKernel(int k, const float* a, int lda, const float* b, int ldb,
     for (int v = 0; v < NV; ++v) *reinterpret_cast<vecu*>(c + r * ldc + v * kPanel) = acc[r][v];
 }
 
-// The tile's rows, and its width in vectors: 6 x 2 (12 accumulators) fits the 16 ymm or
-// zmm registers of AVX and the 32 of NEON. With SSE alone a vector of 8 floats takes two
-// of the 16 xmm registers, and 6 x 2 would spill on every step: 4 x 1 there.
+// The tiles: rows x vectors of accumulators. 6 x 2 (12 accumulators) fits the 16 ymm or
+// 32 zmm registers of AVX and the 32 of NEON. A single leftover panel (108 gate columns
+// are 7 zmm panels) takes 12 rows, so that it too keeps a dozen FMAs in flight instead of
+// six. With SSE alone a vector of 8 floats takes two of the 16 xmm registers, and 6 x 2
+// would spill on every step: 4 x 1 there.
 #if (defined(__x86_64__) || defined(__i386__)) && !defined(__AVX__)
 constexpr int kRows = 4;
+constexpr int kRowsOne = 4;
 constexpr bool kTwoVectors = false;
 #else
 constexpr int kRows = 6;
+constexpr int kRowsOne = 12;
 constexpr bool kTwoVectors = true;
 #endif
+
+// The last left < R rows of a panel, one kernel of exactly that height.
+template <int NV, int R>
+void rowsLeft(int left, int k, const float* a, int lda, const float* bp, int ldb, float* c, int ldc, bool accumulate) {
+  if constexpr (R > 1) {
+    if (left == R - 1)
+      microKernel<R - 1, NV>(k, a, lda, bp, ldb, c, ldc, accumulate);
+    else
+      rowsLeft<NV, R - 1>(left, k, a, lda, bp, ldb, c, ldc, accumulate);
+  }
+}
 
 // All rows of C against one column panel of NV vectors.
 template <int NV>
 void panel(int m, int k, const float* a, int lda, const float* bp, int ldb, float* cp, int ldc, bool accumulate) {
+  constexpr int R = NV == 1 ? kRowsOne : kRows;
   int i = 0;
-  for (; i + kRows <= m; i += kRows)
-    microKernel<kRows, NV>(k, a + static_cast<size_t>(i) * lda, lda, bp, ldb, cp + static_cast<size_t>(i) * ldc, ldc,
-                           accumulate);
-  const float* ai = a + static_cast<size_t>(i) * lda;
-  float* ci = cp + static_cast<size_t>(i) * ldc;
-  switch (m - i) {
-    case 5:
-      if constexpr (kRows > 5) microKernel<5, NV>(k, ai, lda, bp, ldb, ci, ldc, accumulate);
-      break;
-    case 4:
-      if constexpr (kRows > 4) microKernel<4, NV>(k, ai, lda, bp, ldb, ci, ldc, accumulate);
-      break;
-    case 3: microKernel<3, NV>(k, ai, lda, bp, ldb, ci, ldc, accumulate); break;
-    case 2: microKernel<2, NV>(k, ai, lda, bp, ldb, ci, ldc, accumulate); break;
-    case 1: microKernel<1, NV>(k, ai, lda, bp, ldb, ci, ldc, accumulate); break;
-    default: break;
-  }
+  for (; i + R <= m; i += R)
+    microKernel<R, NV>(k, a + static_cast<size_t>(i) * lda, lda, bp, ldb, cp + static_cast<size_t>(i) * ldc, ldc,
+                       accumulate);
+  if (i < m)
+    rowsLeft<NV, R>(m - i, k, a + static_cast<size_t>(i) * lda, lda, bp, ldb, cp + static_cast<size_t>(i) * ldc, ldc,
+                    accumulate);
 }
 
 }  // namespace
