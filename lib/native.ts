@@ -189,20 +189,23 @@ function requireFile(file: string): unknown {
   return require(file);
 }
 
-/**
- * The path of one of the package's compiled files: a source build, where `bindings` looks
- * (build/Release, ...), else the prebuilt one for this OS and architecture
- * (prebuilds/<platform>-<arch>/, scripts/prebuild.js); undefined when neither has it.
- */
-function locate(file: string): string | undefined {
+/** A compiled file of a source build, where `bindings` looks (build/Release, ...); undefined when absent. */
+function locateBuilt(file: string): string | undefined {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const bindings = require("bindings") as (o: { bindings: string; path: true }) => string;
   try {
     return bindings({ bindings: file, path: true });
   } catch {
-    const prebuilt = path.join(__dirname, "..", "..", "prebuilds", `${process.platform}-${process.arch}`, file);
-    return existsSync(prebuilt) ? prebuilt : undefined;
+    return undefined;
   }
+}
+
+/** The prebuilt probe for this OS and architecture (prebuilds/<platform>-<arch>/, scripts/prebuild.js), if the package has one. */
+function locatePrebuilt(): string | undefined {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const root = (require("bindings") as { getRoot(file: string): string }).getRoot(__filename);
+  const file = path.join(root, "prebuilds", `${process.platform}-${process.arch}`, "dien-cpu.node");
+  return existsSync(file) ? file : undefined;
 }
 
 /** DIEN_ISA: "auto" (or unset) for the best level this CPU runs, or one level's name. */
@@ -226,18 +229,25 @@ function loadAddon(): NativeAddon {
   if (explicit) {
     const addon = requireFile(explicit) as NativeAddon;
     const level = addon.buildInfo?.().level || "custom";
+    if (want && want !== level)
+      throw dienError("DIEN_BAD_CONFIG", `DIEN_ISA=${want} asks for another engine than DIEN_ADDON_PATH=${explicit} (level ${level}); set one of them`);
     loadedIsa = { level, available: [level] };
     return addon;
   }
-  const probePath = locate("dien-cpu.node");
+  // A source build wins over the prebuilt addon: CMake's (probe and levels), then
+  // node-gyp's (one portable engine, no probe), then prebuilds/.
+  let probePath = locateBuilt("dien-cpu.node");
   if (!probePath) {
-    const portable = locate("dien-baseline.node");
+    const portable = locateBuilt("dien-baseline.node");
+    if (portable) {
+      if (want && want !== "baseline")
+        throw dienError("DIEN_NATIVE_LOAD", `DIEN_ISA=${want}: this build (node-gyp's) has only the baseline engine`);
+      loadedIsa = { level: "baseline", available: ["baseline"] };
+      return requireFile(portable) as NativeAddon;
+    }
+    probePath = locatePrebuilt();
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    if (!portable) return (require("bindings") as (name: string) => NativeAddon)("dien-cpu.node"); // throws, listing where it looked
-    if (want && want !== "baseline")
-      throw dienError("DIEN_NATIVE_LOAD", `DIEN_ISA=${want}: this build (node-gyp's) has only the baseline engine`);
-    loadedIsa = { level: "baseline", available: ["baseline"] };
-    return requireFile(portable) as NativeAddon;
+    if (!probePath) return (require("bindings") as (name: string) => NativeAddon)("dien-cpu.node"); // throws, listing where it looked
   }
   const dir = path.dirname(probePath);
   const { cpu } = requireFile(probePath) as CpuProbe;

@@ -19,12 +19,32 @@ function build() {
 }
 
 if (truthy(process.env.DIEN_BUILD_FROM_SOURCE) || truthy(process.env.npm_config_build_from_source)) build();
-// A settings change (a CUDA build, one -march) is a source build too.
-for (const name of ["DIEN_CUDA", "DIEN_MARCH", "DIEN_ISA_LEVELS"])
-  if (truthy(process.env[name]) || truthy(process.env[`npm_config_${name.toLowerCase()}`])) {
-    say(`${name} is set: building from source`);
+// A build the prebuilt addon is not (CPU only, every ISA level) is a source build: a
+// setting that asks for CUDA, one -march, other levels, tests or sanitizers.
+const setting = (name) => {
+  const v = process.env[name] ?? process.env[`npm_config_${name.toLowerCase()}`];
+  return v === undefined || v === "" ? undefined : v.toLowerCase();
+};
+const differs = {
+  DIEN_CUDA: (v) => !["auto", "off", "false", "0", "no"].includes(v), // the prebuilt has no CUDA; AUTO on a machine with a driver wants it
+  DIEN_MARCH: () => true,
+  DIEN_ISA_LEVELS: (v) => v !== "auto",
+  DIEN_TESTS: truthy,
+  DIEN_WERROR: truthy,
+  DIEN_SANITIZE: () => true,
+};
+for (const [name, isDifferent] of Object.entries(differs)) {
+  const v = setting(name);
+  if (v !== undefined && isDifferent(v)) {
+    say(`${name}=${v}: building from source`);
     build();
   }
+}
+// DIEN_CUDA=auto (the default) with an NVIDIA driver here: the source build would have CUDA.
+if ((setting("DIEN_CUDA") ?? "auto") === "auto" && existsSync("/proc/driver/nvidia/version")) {
+  say("an NVIDIA driver is present: building from source for the CUDA backend (DIEN_CUDA=off uses the prebuilt CPU addon)");
+  build();
+}
 
 const dir = path.join(root, "prebuilds", `${process.platform}-${process.arch}`);
 if (!existsSync(path.join(dir, "dien-cpu.node"))) build();

@@ -3,8 +3,9 @@
 // every ISA level's engine and the CPU probe, CPU only (a CUDA build is a source build),
 // into prebuilds/<platform>-<arch>/, where lib/native.ts looks after a source build.
 //   node scripts/prebuild.js                  build for this machine (build-prebuild/)
-//   node scripts/prebuild.js --from DIR       copy an existing build's dien-*.node (tests)
+//   node scripts/prebuild.js --from DIR       copy an existing build's dien-*.node
 //   node scripts/prebuild.js --arch arm64     cross-build with Debian's aarch64 toolchain
+//   --to DIR                                  the package folder to put prebuilds/ in (default: this one)
 "use strict";
 const { spawnSync } = require("node:child_process");
 const { copyFileSync, mkdirSync, readdirSync, rmSync } = require("node:fs");
@@ -21,7 +22,8 @@ let from = opt("--from");
 
 if (!from) {
   const out = arch === process.arch ? "build-prebuild" : `build-prebuild-${arch}`;
-  const defines = ["--CDDIEN_CUDA=OFF", "--CDDIEN_TESTS=OFF"];
+  // Pinned, whatever the environment says: every level, CPU only, no tests.
+  const defines = ["--CDDIEN_CUDA=OFF", "--CDDIEN_TESTS=OFF", "--CDDIEN_WERROR=OFF", "--CDDIEN_MARCH=", "--CDDIEN_ISA_LEVELS=auto", "--CDDIEN_SANITIZE="];
   if (arch !== process.arch) {
     if (arch !== "arm64" || process.arch !== "x64") throw new Error(`--arch ${arch}: only arm64 from x64 is set up (cmake/aarch64-linux-gnu.cmake)`);
     defines.push(`--CDCMAKE_TOOLCHAIN_FILE=${path.join(root, "cmake", "aarch64-linux-gnu.cmake")}`);
@@ -30,7 +32,7 @@ if (!from) {
   if (r.status !== 0) process.exit(r.status ?? 1);
   from = path.join(root, out, "Release");
 }
-const dest = path.join(root, "prebuilds", `${process.platform}-${arch}`);
+const dest = path.join(opt("--to") ?? root, "prebuilds", `${process.platform}-${arch}`);
 rmSync(dest, { recursive: true, force: true });
 mkdirSync(dest, { recursive: true });
 const files = readdirSync(from).filter((f) => /^dien-[a-z0-9]+\.node$/.test(f));

@@ -55,8 +55,14 @@ describe("runtime ISA dispatch", () => {
     expect(build.isaNamesKnown).toBe(true);
     expect(build.missingIsa).toBe("");
     for (const f of isa.built) expect(isa.running).toContain(f);
-    if (!process.env.DIEN_ISA && !process.env.DIEN_ADDON_PATH) expect(isa.level).toBe(isa.available[0]); // the best, by default
     if (dispatching) expect(isa.available).toContain("baseline");
+    if (dispatching && !process.env.DIEN_ISA && !process.env.DIEN_ADDON_PATH) {
+      // The probe's own answer, read here: the loader took the first level this CPU lacks nothing of.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { cpu } = require(path.join(ROOT, "build", "Release", "dien-cpu.node")) as { cpu: { levels: { name: string; missing: string }[] } };
+      expect(isa.level).toBe(cpu.levels.find((l) => l.missing === "")!.name);
+      expect(isa.available).toEqual(cpu.levels.filter((l) => l.missing === "").map((l) => l.name));
+    }
   });
 
   it.skipIf(!dispatching)("every level this CPU runs scores like the others, and DIEN_ISA picks it", () => {
@@ -68,6 +74,18 @@ describe("runtime ISA dispatch", () => {
       expect(r.scores).toHaveLength(5);
       // Levels differ in vector width and FMA contraction, not in the math (docs/model.md tolerances).
       r.scores!.forEach((s, i) => expect(Math.abs(s - results[0]!.r.scores![i]!)).toBeLessThanOrEqual(1e-6));
+    }
+  });
+
+  // The entry point's check runs first only if nothing of the level's own code runs when
+  // the file is loaded: no C++ static constructors (GCC names them _GLOBAL__sub_I_<file>).
+  // What remains in .init_array is the CUDA runtime's and its registrations, compiled once.
+  it.skipIf(!dispatching || os.platform() !== "linux")("no engine level runs code of its own when it is loaded", () => {
+    for (const level of ["avx512", "avx2", "baseline"]) {
+      const r = spawnSync("nm", [ENGINE(level)], { encoding: "utf8" });
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toContain("dienInitAddon"); // the symbols are there to be read
+      expect(r.stdout.split("\n").filter((l) => l.includes("_GLOBAL__sub_I"))).toEqual([]);
     }
   });
 

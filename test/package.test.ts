@@ -3,7 +3,7 @@
 // into a fresh project with only node and sh on PATH (no cmake, cc, g++ or make), and
 // scores exactly as this checkout does.
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync, mkdirSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -30,9 +30,17 @@ DienModel.create({ itemVocab: 30, catVocab: 5, hidden: 8, maxLen: 10 }, { seed: 
 
 describe.skipIf(!existsSync(NPM) || process.platform !== "linux")("the packed package", () => {
   it("installs from its tarball with no compiler or CMake on PATH, and scores as this checkout does", async () => {
-    // The prebuilt addon from this checkout's build, packed as `npm pack` would after `npm run build:prebuilt`.
-    sh(process.execPath, [path.join(ROOT, "scripts", "prebuild.js"), "--from", path.join(ROOT, "build", "Release")], ROOT);
-    const packed = sh(process.execPath, [NPM, "pack", "--ignore-scripts", "--json", "--pack-destination", dir], ROOT);
+    // The package's files (as `npm pack` lists them) in a staging folder, with this
+    // checkout's build as its prebuilt addon, packed as after `npm run build:prebuilt`;
+    // the checkout's own prebuilds/ is left alone.
+    const listed = JSON.parse(sh(process.execPath, [NPM, "pack", "--dry-run", "--ignore-scripts", "--json"], ROOT).stdout) as { files: { path: string }[] }[];
+    const staging = path.join(dir, "package");
+    for (const f of listed[0]!.files.map((x) => x.path).filter((p) => !p.startsWith("prebuilds/"))) {
+      mkdirSync(path.dirname(path.join(staging, f)), { recursive: true });
+      copyFileSync(path.join(ROOT, f), path.join(staging, f));
+    }
+    sh(process.execPath, [path.join(ROOT, "scripts", "prebuild.js"), "--from", path.join(ROOT, "build", "Release"), "--to", staging], ROOT);
+    const packed = sh(process.execPath, [NPM, "pack", "--ignore-scripts", "--json", "--pack-destination", dir], staging);
     const info = JSON.parse(packed.stdout) as { filename: string; files: { path: string }[] }[];
     const files = info[0]!.files.map((f) => f.path);
     expect(files).toContain(`prebuilds/linux-${process.arch}/dien-cpu.node`);
