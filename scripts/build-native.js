@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // Builds the native addon with cmake-js.
-//   node scripts/build-native.js         what `npm install` runs: the addon alone, with
-//                                        the settings of CMakeLists.txt (DIEN_CUDA,
-//                                        DIEN_MARCH, ... from the environment or npm config)
+//   node scripts/build-native.js         a source build (scripts/install.js runs it when no
+//                                        prebuilt addon fits): the addon alone, with the
+//                                        settings of CMakeLists.txt (DIEN_CUDA,
+//                                        DIEN_ISA_LEVELS, ... from the environment or npm config)
 //   node scripts/build-native.js --dev   this repository's own build (npm test, CI): also
 //                                        the native tests and benchmark, -Werror, and the
 //                                        CUDA sources whenever a CUDA compiler is found
