@@ -119,9 +119,9 @@ async function main(): Promise<void> {
   // and OpenBLAS picking its own kernels (some machines pin OPENBLAS_CORETYPE for old builds).
   const torchEnv = { OPENBLAS_NUM_THREADS: "1", OMP_NUM_THREADS: "2" };
   const torchUnset = ["OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"];
-  const step = (engine: Engine, mode: "check" | "time") => {
+  const step = (engine: Engine, mode: "check" | "time", env: NodeJS.ProcessEnv = {}) => {
     if (engine === "pytorch") run(python, [path.join(ROOT, "python", "bench_torch.py"), WORK, "2", mode], torchEnv, torchUnset);
-    else run(process.execPath, [worker, engine === "dien" ? "dien" : "ort", WORK, mode]);
+    else run(process.execPath, [worker, engine === "dien" ? "dien" : "ort", WORK, mode], env);
   };
 
   // 3. Cross-check outputs before any timing.
@@ -148,7 +148,7 @@ async function main(): Promise<void> {
   for (const engine of active) {
     if (engine === "dien") {
       for (const level of levels) {
-        run(process.execPath, [worker, "dien", WORK, "time"], { DIEN_ISA: level });
+        step("dien", "time", { DIEN_ISA: level });
         dienTimings[level] = JSON.parse(readFileSync(path.join(WORK, "dien.json"), "utf8")) as EngineResult;
         const out = execFileSync(path.join(ROOT, "build", "dien_isa_run"), [level, path.join(ROOT, "build", "dien_bench"), "--peak", "1", "--batches", "1", "--reps", "3"], { encoding: "utf8" });
         peaks[level] = Number(/measured fp32 FMA peak: ([\d.]+)/.exec(out)?.[1]);

@@ -6,6 +6,7 @@
 import { existsSync } from "node:fs";
 import * as path from "node:path";
 
+import { readIsaLevel } from "./environment";
 import { dienError, isDienErrorCode } from "./errors";
 import type { Batch, TrainBatch } from "./types";
 
@@ -168,10 +169,6 @@ export interface NativeAddon {
 const EXPECTED_ABI = 8;
 let cached: NativeAddon | undefined;
 
-/** The ISA levels a build can make (CMakeLists.txt), and what DIEN_ISA accepts besides "auto". */
-export const ISA_LEVELS = ["native", "custom", "avx512", "avx2", "baseline"] as const;
-export type IsaLevel = (typeof ISA_LEVELS)[number];
-
 /** The engine level the loader chose, and the levels this build has that this CPU runs. */
 export interface LoadedIsa {
   level: string;
@@ -208,22 +205,13 @@ function locatePrebuilt(): string | undefined {
   return existsSync(file) ? file : undefined;
 }
 
-/** DIEN_ISA: "auto" (or unset) for the best level this CPU runs, or one level's name. */
-export function requestedIsa(env: NodeJS.ProcessEnv = process.env): IsaLevel | undefined {
-  const raw = env.DIEN_ISA;
-  if (raw === undefined || raw === "" || raw === "auto") return undefined;
-  if (!(ISA_LEVELS as readonly string[]).includes(raw))
-    throw dienError("DIEN_BAD_CONFIG", `DIEN_ISA: expected "auto" or one of ${ISA_LEVELS.join(", ")} but got ${JSON.stringify(raw)}`);
-  return raw as IsaLevel;
-}
-
 /**
  * Picks the engine: the probe (compiled for the baseline, safe on any CPU) says which of
  * the built levels this CPU runs, and the best of those (or DIEN_ISA's) is loaded; a
  * level this CPU lacks is never loaded. node-gyp's build has one portable engine and no probe.
  */
 function loadAddon(): NativeAddon {
-  const want = requestedIsa();
+  const want = readIsaLevel();
   // DIEN_ADDON_PATH: an explicit engine file (a sanitizer build, a prebuilt elsewhere).
   const explicit = process.env.DIEN_ADDON_PATH;
   if (explicit) {

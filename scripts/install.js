@@ -11,14 +11,15 @@ const path = require("node:path");
 
 const root = path.join(__dirname, "..");
 const say = (line) => process.stderr.write(`dien: ${line}\n`);
-const truthy = (v) => v !== undefined && v !== "" && v !== "0" && v !== "false";
+// CMake's true constants: DIEN_TESTS=off, DIEN_CUDA=no and the like are off.
+const isOn = (v) => v !== undefined && /^(on|true|yes|y|1)$/i.test(v);
 
 function build() {
   const r = spawnSync(process.execPath, [path.join(__dirname, "build-native.js")], { stdio: "inherit", cwd: root });
   process.exit(r.status ?? 1);
 }
 
-if (truthy(process.env.DIEN_BUILD_FROM_SOURCE) || truthy(process.env.npm_config_build_from_source)) build();
+if (isOn(process.env.DIEN_BUILD_FROM_SOURCE) || isOn(process.env.npm_config_build_from_source)) build();
 // A build the prebuilt addon is not (CPU only, every ISA level) is a source build: a
 // setting that asks for CUDA, one -march, other levels, tests or sanitizers.
 const setting = (name) => {
@@ -26,11 +27,11 @@ const setting = (name) => {
   return v === undefined || v === "" ? undefined : v.toLowerCase();
 };
 const differs = {
-  DIEN_CUDA: (v) => !["auto", "off", "false", "0", "no"].includes(v), // the prebuilt has no CUDA; AUTO on a machine with a driver wants it
+  DIEN_CUDA: isOn, // the prebuilt has no CUDA (auto: see below)
   DIEN_MARCH: () => true,
   DIEN_ISA_LEVELS: (v) => v !== "auto",
-  DIEN_TESTS: truthy,
-  DIEN_WERROR: truthy,
+  DIEN_TESTS: isOn,
+  DIEN_WERROR: isOn,
   DIEN_SANITIZE: () => true,
 };
 for (const [name, isDifferent] of Object.entries(differs)) {
