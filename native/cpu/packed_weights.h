@@ -11,6 +11,7 @@
 #include "../model/config.h"
 #include "../model/weights.h"
 #include "gemm.h"
+#include "row_ops.h"
 
 namespace dien {
 
@@ -61,7 +62,7 @@ struct TableRef {
   explicit operator bool() const { return f32 != nullptr || q.data != nullptr; }
   void row(int64_t id, float* dst) const {
     if (f32)
-      std::memcpy(dst, f32 + id * cols, sizeof(float) * static_cast<size_t>(cols));
+      copyRow(dst, f32 + id * cols, cols);
     else
       decodeRow(q.type, q.data, q.scales, id, cols, dst);
   }

@@ -2,9 +2,21 @@
 
 #include <cstring>
 
+#include "row_ops.h"
+
 namespace dien {
 
 namespace {
+
+// Sequences whose gate math one loop body interleaves (stepResetAfterN). Three chains of
+// exp and divide fit AVX-512's 32 vector registers; with 16 (AVX2, SSE, and NEON's
+// 32 holding half as many floats each) the extra chains spill and lose more than they
+// overlap (measured: docs/perf/cpu.md).
+#if defined(__AVX512F__)
+constexpr int kInterleave = 3;
+#else
+constexpr int kInterleave = 1;
+#endif
 
 // Gate loops run over Hp = H rounded up to whole vectors, in blocks of kPanel lanes, so
 // that every iteration is one full vector op and no scalar epilogue runs the exp math.
@@ -22,6 +34,25 @@ inline void stepResetAfter(int H, int Hp, const float* gi, float s, const float*
       const float n =
           gruCandidate(GruCell::ResetAfter, s * gi[2 * H + c] + bih[2 * H + c], gh[2 * H + c] + bhh[2 * H + c], r);
       h[c] = evolveState(K, a, z, n, h[c]);
+    }
+}
+
+// The same for NS sequences at once: their gate chains (exp, divide) are independent,
+// so interleaving them in one loop body lets the core overlap their latencies.
+template <Evolution K, int NS>
+inline void stepResetAfterN(int H, int Hp, const float* const* gi, const float* s, const float* bih,
+                            const float* const* gh, const float* bhh, const float* a, float* const* h) {
+  for (int c0 = 0; c0 < Hp; c0 += kPanel)
+#pragma omp simd
+    for (int c = c0; c < c0 + kPanel; ++c) {
+#pragma GCC unroll 8
+      for (int q = 0; q < NS; ++q) {
+        const float r = sigmoid(s[q] * gi[q][c] + bih[c] + gh[q][c] + bhh[c]);
+        const float z = sigmoid(s[q] * gi[q][H + c] + bih[H + c] + gh[q][H + c] + bhh[H + c]);
+        const float n = gruCandidate(GruCell::ResetAfter, s[q] * gi[q][2 * H + c] + bih[2 * H + c],
+                                     gh[q][2 * H + c] + bhh[2 * H + c], r);
+        h[q][c] = evolveState(K, a[q], z, n, h[q][c]);
+      }
     }
 }
 
@@ -58,7 +89,22 @@ void runGruT(const GruRun& r, Workspace& ws) {
     if (active == 0) break;
     gemm(active, r.h, Hp, g.whh, ws.GH.data(), ws.ldG, false);
     if (r.cell == GruCell::ResetAfter) {
-      for (int j = 0; j < active; ++j) {
+      int j = 0;
+      for (; kInterleave > 1 && j + kInterleave <= active; j += kInterleave) {
+        const float* gi[kInterleave];
+        const float* gh[kInterleave];
+        float* h[kInterleave];
+        float a[kInterleave], sc[kInterleave];
+        for (int q = 0; q < kInterleave; ++q) {
+          a[q] = r.att ? r.att[r.attRow[j + q] + t] : 0.0f;
+          sc[q] = r.scaleInput ? a[q] : 1.0f;
+          gi[q] = r.gi + static_cast<size_t>(r.giRow[j + q] + t) * r.ldGi;
+          gh[q] = ws.GH.data() + static_cast<size_t>(j + q) * ws.ldG;
+          h[q] = r.h + static_cast<size_t>(j + q) * Hp;
+        }
+        stepResetAfterN<K, kInterleave>(H, Hp, gi, sc, g.bih, gh, g.bhh, a, h);
+      }
+      for (; j < active; ++j) {
         const float a = r.att ? r.att[r.attRow[j] + t] : 0.0f;
         const float s = r.scaleInput ? a : 1.0f;
         const float* gi = r.gi + static_cast<size_t>(r.giRow[j] + t) * r.ldGi;
@@ -84,8 +130,7 @@ void runGruT(const GruRun& r, Workspace& ws) {
     }
     if (r.out)
       for (int j = 0; j < active; ++j)
-        std::memcpy(r.out + static_cast<size_t>(r.outRow[j] + t) * H, r.h + static_cast<size_t>(j) * Hp,
-                    sizeof(float) * H);
+        copyRow(r.out + static_cast<size_t>(r.outRow[j] + t) * H, r.h + static_cast<size_t>(j) * Hp, H);
   }
 }
 
