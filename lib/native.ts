@@ -163,10 +163,16 @@ export interface NativeAddon {
   errorCodes(): { code: string; meaning: string }[];
   /** Throws the native error of a code through the path every native failure takes (tests). */
   raiseCoded(code: string, message: string): never;
+  /**
+   * Fault injection (tests): the n-th checked CUDA call from now fails with DIEN_CUDA; 0
+   * disarms. Returns how many calls the previous arming had left (0 once it fired), -1
+   * when the addon has no CUDA.
+   */
+  injectCudaFault(n: number): number;
   abiVersion: number;
 }
 
-const EXPECTED_ABI = 8;
+const EXPECTED_ABI = 9;
 let cached: NativeAddon | undefined;
 
 /** The engine level the loader chose, and the levels this build has that this CPU runs. */

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # GPU check, run on the GPU machine from the repository root (no Node needed there):
 # builds the native tests and benchmark with CMake for sm_90, runs every CUDA op against
-# its CPU twin and CUDA-vs-CPU parity for every variant and shape, benchmarks the CUDA backend (B in 1, 128, 1024, 8192;
+# its CPU twin, CUDA-vs-CPU parity for every variant and shape and the injected-fault
+# sweep (every checked CUDA call failing in turn), benchmarks the CUDA backend (B in 1, 128, 1024, 8192;
 # T in 50, 100; H in 32, 36, 108), runs the PyTorch CUDA peer on the same weights, and
 # prints a short summary table last. Full logs go to $OUT (or /tmp/dien-device).
 #   bash scripts/device-check.sh [--quick]

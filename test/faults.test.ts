@@ -1,18 +1,26 @@
 // Faults and leaks (docs/reliability.md): memory stays flat over many calls and is given
 // back at dispose(); a process killed with SIGKILL in the middle of saving leaves the
 // previous model and checkpoint intact and loadable; a full disk fails a save clearly and
-// leaves no partial file.
+// leaves no partial file; a CUDA call that fails (injected) rejects with DIEN_CUDA and
+// leaves the CPU backend, and the CUDA model, working.
 import { spawn, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 
-import { DienModel, Trainer, randomBatch } from "../lib";
+import { CudaError, DienModel, Trainer, cudaStatus, randomBatch } from "../lib";
+import { native } from "../lib/native";
 
 const CHILDREN = path.join(__dirname, "children");
 const dir = mkdtempSync(path.join(tmpdir(), "dien-faults-"));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+// The disk-full test's tmpfs is mounted when the file is collected, so it is unmounted
+// here, at file level: a describe's own hooks do not run when a filter skips its tests.
+let mounted: string | undefined;
+afterAll(() => {
+  if (mounted) spawnSync("umount", [mounted]);
+  rmSync(dir, { recursive: true, force: true });
+});
 
 interface Phase {
   calls: number;
@@ -87,16 +95,13 @@ describe("faults", () => {
   }, 180_000);
 
   // A small tmpfs needs the right to mount: where it is refused, the test says so and skips.
-  const mounted = (() => {
+  mounted = (() => {
     if (process.platform !== "linux") return undefined;
     const mnt = path.join(dir, "full");
     mkdirSync(mnt);
     const r = spawnSync("mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", mnt], { encoding: "utf8" });
     return r.status === 0 ? mnt : undefined;
   })();
-  afterAll(() => {
-    if (mounted) spawnSync("umount", [mounted]);
-  });
 
   it.skipIf(!mounted)("a full disk fails a save with a clear error and leaves the previous file, and no partial one", async () => {
     const file = path.join(mounted!, "model.safetensors");
@@ -106,4 +111,54 @@ describe("faults", () => {
     expect(readdirSync(mounted!)).toEqual(["model.safetensors"]);
     expect(spawnSync("cat", [file], { encoding: "utf8" }).stdout).toBe("previous");
   });
+});
+
+describe("CUDA faults", () => {
+  const cuda = cudaStatus();
+
+  it("the injection hook arms, reports what was left and disarms; a bad count is a clear error", () => {
+    expect(native().injectCudaFault(7)).toBe(cuda.built ? 0 : -1);
+    expect(native().injectCudaFault(0)).toBe(cuda.built ? 7 : -1);
+    expect(() => native().injectCudaFault(-1)).toThrow("n: expected an integer in [0, 1e15] but got -1");
+    expect(() => native().injectCudaFault(1.5)).toThrow("n: expected an integer in [0, 1e15] but got 1.5");
+  });
+
+  // The native test cuda_injected_faults_are_errors_and_leave_everything_usable does the
+  // same below the binding; this one checks the path to JS (the error's class and code).
+  it.skipIf(!cuda.usable)("(needs a usable CUDA device) each checked CUDA call of loading and predicting, failing in turn, rejects with DIEN_CUDA; the CPU model and the CUDA model go on working", async () => {
+    const file = path.join(dir, "cuda-faults.safetensors");
+    using cpu = await DienModel.create({ itemVocab: 50, catVocab: 5, maxLen: 12 }, { seed: 3, device: "cpu" });
+    await cpu.save(file);
+    const batch = randomBatch(cpu.config, 6, 11);
+    const want = await cpu.predict(batch);
+    let fired = 0;
+    for (let k = 1; ; k++) {
+      expect(k, "the sweep did not end").toBeLessThan(10_000);
+      native().injectCudaFault(k);
+      let model: DienModel | undefined;
+      let failure: unknown;
+      try {
+        model = await DienModel.load(file, { device: "cuda" });
+        const got = await model.predict(batch);
+        for (let i = 0; i < want.length; i++) expect(got[i]).toBeCloseTo(want[i], 5);
+      } catch (e) {
+        failure = e;
+      }
+      if (native().injectCudaFault(0) > 0) {
+        expect(failure).toBeUndefined();
+        model?.dispose();
+        break;
+      }
+      fired++;
+      expect(failure, `fault at call ${k}`).toBeInstanceOf(CudaError);
+      expect(failure).toMatchObject({ code: "DIEN_CUDA", message: expect.stringContaining("injected fault") as unknown });
+      expect(await cpu.predict(batch)).toEqual(want);
+      if (model) {
+        const again = await model.predict(batch);
+        for (let i = 0; i < want.length; i++) expect(again[i]).toBeCloseTo(want[i], 5);
+        model.dispose();
+      }
+    }
+    expect(fired).toBeGreaterThanOrEqual(10);
+  }, 120_000);
 });

@@ -10,6 +10,9 @@
 
 namespace dien {
 
+// True when the fault armed by armCudaFault (device_probe.h) falls on this call.
+bool cudaFaultDue();
+
 inline void cudaCheck(cudaError_t err, const char* call) {
   if (err == cudaSuccess) return;
   const bool oom = err == cudaErrorMemoryAllocation;
@@ -17,8 +20,16 @@ inline void cudaCheck(cudaError_t err, const char* call) {
   throw CudaError(std::string(call) + " failed: " + cudaGetErrorString(err), oom);
 }
 
+// An injected fault replaces the call (it never runs), so that what the caller holds is
+// exactly what a real failure of that call would leave it.
+template <typename Call>
+inline void cudaCheckCall(Call&& call, const char* text) {
+  if (cudaFaultDue()) throw CudaError(std::string(text) + " failed: injected fault (armCudaFault)", false);
+  cudaCheck(call(), text);
+}
+
 }  // namespace dien
 
-#define DIEN_CUDA_CHECK(call) ::dien::cudaCheck((call), #call)
+#define DIEN_CUDA_CHECK(call) ::dien::cudaCheckCall([&] { return (call); }, #call)
 // After a kernel launch: launch-configuration errors surface here.
-#define DIEN_CUDA_LAUNCHED(name) ::dien::cudaCheck(cudaGetLastError(), "launch of " name)
+#define DIEN_CUDA_LAUNCHED(name) ::dien::cudaCheckCall([] { return cudaGetLastError(); }, "launch of " name)

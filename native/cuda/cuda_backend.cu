@@ -136,7 +136,19 @@ class CudaBackend final : public Backend {
     return p;
   }
 
+  // A failed call may leave copies and kernels queued that still read the pinned staging
+  // buffer or write the workspace: wait for them before the next call reuses both.
   void run(int nrec, int n, float* logits) {
+    try {
+      enqueueAndWait(nrec, n, logits);
+    } catch (...) {
+      cudaStreamSynchronize(stream_);
+      cudaGetLastError();
+      throw;
+    }
+  }
+
+  void enqueueAndWait(int nrec, int n, float* logits) {
     const cuda::DeviceWeights& dw = *dw_;
     const int T = cfg_.maxLen, E = cfg_.embedWidth(), H = cfg_.hidden;
     const size_t rows = static_cast<size_t>(nrec) * T;

@@ -1,8 +1,24 @@
 #include <cuda_runtime.h>
 
+#include <atomic>
+
+#include "check.h"
 #include "device_probe.h"
 
 namespace dien {
+
+namespace {
+std::atomic<int64_t> faultCountdown{0};  // calls until the armed fault; 0: none armed
+}  // namespace
+
+bool cudaFaultDue() {
+  int64_t left = faultCountdown.load(std::memory_order_relaxed);
+  while (left > 0)
+    if (faultCountdown.compare_exchange_weak(left, left - 1, std::memory_order_relaxed)) return left == 1;
+  return false;
+}
+
+int64_t armCudaFault(int64_t n) { return faultCountdown.exchange(n > 0 ? n : 0, std::memory_order_relaxed); }
 
 CudaStatus probeCuda() {
   CudaStatus s;

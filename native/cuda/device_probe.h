@@ -2,6 +2,7 @@
 // a device present and a test allocation succeeding. reason says why not.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 namespace dien {
@@ -18,5 +19,11 @@ struct CudaStatus {
 };
 
 CudaStatus probeCuda();
+
+// Fault injection, for tests (docs/reliability.md): the n-th CUDA call made through
+// DIEN_CUDA_CHECK from now on (n >= 1, counted across threads) does not run and fails
+// with CudaError; n = 0 disarms. Returns how many calls the previous arming still had to
+// go (0 once it fired or when none was armed), or -1 when the build has no CUDA.
+int64_t armCudaFault(int64_t n);
 
 }  // namespace dien

@@ -45,9 +45,12 @@ class HostImage {
   float* upload() {
     float* base = nullptr;
     DIEN_CUDA_CHECK(cudaMalloc(&base, std::max<size_t>(data_.size(), 1) * sizeof(float)));
-    const cudaError_t copied = cudaMemcpy(base, data_.data(), data_.size() * sizeof(float), cudaMemcpyHostToDevice);
-    if (copied != cudaSuccess) cudaFree(base);
-    DIEN_CUDA_CHECK(copied);
+    try {
+      DIEN_CUDA_CHECK(cudaMemcpy(base, data_.data(), data_.size() * sizeof(float), cudaMemcpyHostToDevice));
+    } catch (...) {
+      cudaFree(base);
+      throw;
+    }
     for (const auto& [field, offset] : fixups_) *field = base + offset;
     return base;
   }
@@ -194,14 +197,12 @@ DeviceWeights::DeviceWeights(const Config& c, const Weights& w, size_t smemLimit
         cat("the CUDA output kernel needs ", outputSmem, " bytes of shared memory, the device allows ", smemLimit));
   data_ = img.upload();
   if (!layers.empty()) {
-    const cudaError_t alloc = cudaMalloc(&layers_, layers.size() * sizeof(LayerDev));
-    const cudaError_t copied =
-        alloc != cudaSuccess
-            ? alloc
-            : cudaMemcpy(layers_, layers.data(), layers.size() * sizeof(LayerDev), cudaMemcpyHostToDevice);
-    if (copied != cudaSuccess) {
+    try {
+      DIEN_CUDA_CHECK(cudaMalloc(&layers_, layers.size() * sizeof(LayerDev)));
+      DIEN_CUDA_CHECK(cudaMemcpy(layers_, layers.data(), layers.size() * sizeof(LayerDev), cudaMemcpyHostToDevice));
+    } catch (...) {
       release();  // the constructor throws: free what it took
-      DIEN_CUDA_CHECK(copied);
+      throw;
     }
   }
   scorer.mid = mid > 0 ? layers_ : nullptr;

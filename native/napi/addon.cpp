@@ -1,5 +1,5 @@
 // Module initialisation (called by module_entry.cpp once the CPU check has passed):
-// loadModel, createModel, runCall, cudaStatus, buildInfo, errorCodes, and the
+// loadModel, createModel, runCall, cudaStatus, buildInfo, errorCodes, the test hooks, and the
 // NativeModel class. lib/native.ts declares this surface as one typed interface.
 #include <napi.h>
 
@@ -21,7 +21,7 @@ namespace dien {
 
 namespace {
 
-constexpr int kAbiVersion = 8;
+constexpr int kAbiVersion = 9;
 
 EngineOptions readOptions(const Napi::Value& v) {
   EngineOptions o;
@@ -245,6 +245,21 @@ Napi::Value RaiseCoded(const Napi::CallbackInfo& info) {
   });
 }
 
+// injectCudaFault(n): arms the CUDA fault-injection hook (device_probe.h, armCudaFault),
+// for the fault tests; returns what the previous arming had left, -1 without CUDA.
+Napi::Value InjectCudaFault(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    const double n = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : -1;
+    if (!(n >= 0 && n <= 1e15 && std::floor(n) == n))
+      throw InputError(cat("n: expected an integer in [0, 1e15] but got ", info.Length() == 0 ? std::string("nothing")
+                                                                           : info[0].IsNumber()
+                                                                               ? info[0].ToString().Utf8Value()
+                                                                               : describeJsValue(info[0])));
+    return Napi::Number::New(env, static_cast<double>(armCudaFault(static_cast<int64_t>(n))));
+  });
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   initAddonData(env);
   exports.Set("NativeModel", ModelWrap::Define(env));
@@ -258,6 +273,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("buildInfo", Napi::Function::New(env, BuildInfo, "buildInfo"));
   exports.Set("errorCodes", Napi::Function::New(env, ErrorCodes, "errorCodes"));
   exports.Set("raiseCoded", Napi::Function::New(env, RaiseCoded, "raiseCoded"));
+  exports.Set("injectCudaFault", Napi::Function::New(env, InjectCudaFault, "injectCudaFault"));
   exports.Set("abiVersion", Napi::Number::New(env, kAbiVersion));
   return exports;
 }

@@ -115,3 +115,64 @@ TEST(cuda_request_without_device_is_a_clear_error) {
   CHECK(e->backend() == "cpu");
   CHECK(e->backendReason().find("using the CPU") != std::string::npos);
 }
+
+// Every checked CUDA call of loading a model and scoring a batch (then of scoring requests)
+// is made to fail in turn (armCudaFault): each failure is a CudaError naming the call, the
+// CPU backend is unaffected, and a CUDA engine that was built still scores correctly once
+// the fault has passed. docs/reliability.md, "CUDA faults".
+TEST(cuda_injected_faults_are_errors_and_leave_everything_usable) {
+  requireDevice();
+  const Config c = smallConfig(ModelKind::Dien);
+  Weights w(c);
+  randomizeWeights(w, 5);
+  const std::vector<uint8_t> bytes = writeSafetensors(c, w);
+  EngineOptions cpu, gpu;
+  cpu.device = "cpu";
+  gpu.device = "cuda";
+  auto ref = Engine::fromSafetensors(bytes.data(), bytes.size(), cpu);
+  const int B = 9;
+  const OwnedBatch b = randomBatch(c, B, 77);
+  const OwnedRequests r = requestsOf(b, {0, 3, 3, 9});
+  std::vector<float> want(B), wantReq(r.expanded.B);
+  ref->predict(b.view(), want.data(), true);
+  ref->scoreRequests(r.data.view(), wantReq.data(), true);
+  auto scoresMatch = [&](Engine& e) {
+    std::vector<float> got(B, std::numeric_limits<float>::quiet_NaN()), gotReq(r.expanded.B);
+    e.predict(b.view(), got.data(), true);
+    e.scoreRequests(r.data.view(), gotReq.data(), true);
+    return relativeError(got, want) <= 1e-5 && relativeError(gotReq, wantReq) <= 1e-5;
+  };
+  int fired = 0;
+  for (int64_t k = 1;; ++k) {
+    CHECK_MSG(k <= 10000, "the fault sweep did not end: a call path keeps making checked calls");
+    armCudaFault(k);
+    std::shared_ptr<Engine> g;
+    std::string failure;
+    bool matched = false;
+    try {
+      g = Engine::fromSafetensors(bytes.data(), bytes.size(), gpu);
+      matched = scoresMatch(*g);
+    } catch (const CudaError& e) {
+      failure = e.what();
+    }
+    if (armCudaFault(0) > 0) {  // the path made fewer than k checked calls: the sweep is over
+      CHECK_MSG(failure.empty() && matched,
+                cat("with no fault left to fire: ", failure.empty() ? "wrong scores" : failure));
+      break;
+    }
+    ++fired;
+    CHECK_MSG(failure.find("injected fault") != std::string::npos,
+              cat("fault at checked call ", k, ": ", failure.empty() ? "did not surface as a CudaError" : failure));
+    CHECK_MSG(scoresMatch(*ref), cat("the CPU engine after the fault at call ", k));
+    if (g) CHECK_MSG(scoresMatch(*g), cat("the CUDA engine after the fault at call ", k));
+  }
+  CHECK_MSG(fired >= 10, cat("only ", fired, " checked CUDA calls on the load and scoring paths"));
+  // auto falls back to the CPU when the backend cannot start.
+  EngineOptions automatic;
+  armCudaFault(1);
+  auto a = Engine::fromSafetensors(bytes.data(), bytes.size(), automatic);
+  armCudaFault(0);
+  CHECK(a->backend() == "cpu");
+  CHECK_MSG(a->backendReason().find("could not start") != std::string::npos, a->backendReason());
+  CHECK(scoresMatch(*a));
+}
