@@ -1,6 +1,7 @@
 // Rocket Launching (docs/model.md §11) through the TypeScript API: the gradient block (the
 // hint never reaches the booster's own tensors), the shared embedding layer, the hint
-// pulling the light net towards the booster, validation, and `dien compress` end to end.
+// pulling the light net towards the booster, validation, early stopping on a hold-out, and
+// `dien compress` end to end.
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -8,6 +9,11 @@ import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 
 import { DienModel, type ModelConfig, type RocketTrainer, randomTrainBatch, rocketTrainer } from "../lib";
+import { rocketLaunch } from "../lib/cli/compress";
+import { sourceAuc } from "../lib/cli/pipeline";
+import { VocabularyBuilder, encodeSamples } from "../lib/data/dataset";
+import { driftingInterests } from "../lib/data/drift";
+import { holdOut, memorySource } from "../lib/data/store";
 import { parseSafetensors } from "./helpers";
 
 const dir = mkdtempSync(path.join(tmpdir(), "dien-rocket-"));
@@ -187,6 +193,71 @@ describe("Rocket Launching", () => {
   });
 });
 
+describe("early stopping", () => {
+  const samples = driftingInterests({ users: 300, maxLen: 12, seed: 3 });
+  const builder = new VocabularyBuilder();
+  for (const x of samples) builder.add(x);
+  const vocab = builder.build();
+  const source = memorySource(encodeSamples(samples, vocab, 12, true));
+
+  it("holds out a seeded random fraction of the users, with all their samples: disjoint, covering", () => {
+    const a = holdOut(source, 0.2, 5);
+    const b = holdOut(source, 0.2, 5);
+    const c = holdOut(source, 0.2, 6);
+    expect(a.train.n + a.validation.n).toBe(source.n);
+    const usersOf = (s: typeof source) => new Set(s.batch(Array.from({ length: s.n }, (_, i) => i)).user);
+    const held = usersOf(a.validation);
+    expect(held.size).toBe(Math.round(usersOf(source).size * 0.2));
+    for (const u of usersOf(a.train)) expect(held.has(u)).toBe(false);
+    const all = (s: typeof source) => Array.from(s.batch(Array.from({ length: s.n }, (_, i) => i)).targetItem);
+    expect(all(a.validation)).toEqual(all(b.validation));
+    expect(all(a.validation)).not.toEqual(all(c.validation));
+    // Every sample lands in exactly one part: compare whole rows (item, history) as keys.
+    const rows = (s: typeof source) => {
+      const t = s.batch(Array.from({ length: s.n }, (_, i) => i));
+      return Array.from({ length: s.n }, (_, i) => `${t.user![i]}|${t.targetItem[i]}|${t.label[i]}|${Array.from(t.histItem.subarray(i * 12, (i + 1) * 12)).join(",")}`);
+    };
+    expect([...rows(a.train), ...rows(a.validation)].sort()).toEqual(rows(source).sort());
+    expect(holdOut(source, 0, 1).validation.n).toBe(0);
+    // Without users, samples are held out.
+    const anonymous = memorySource(encodeSamples(samples, vocab, 12, false));
+    const d = holdOut(anonymous, 0.2, 5);
+    expect(d.validation.n).toBe(Math.round(anonymous.n * 0.2));
+    expect(d.train.n + d.validation.n).toBe(anonymous.n);
+  });
+
+  it("keeps each net's best epoch by validation AUC and returns those weights", async () => {
+    const test = driftingInterests({ users: 100, maxLen: 12, seed: 4 });
+    const o = { model: "dien", boosterHidden: 12, lightHidden: 4, lambda: 0.03, epochs: 4, batch: 32, lr: 0.01, seed: 2, threads: 1, maxLen: 12, baseline: true, validation: 0.25, patience: 1 } as const;
+    const r = await rocketLaunch({ vocab, train: samples, test: () => test }, o);
+    try {
+      const best = r.best!;
+      const trained = r.epochsTrained;
+      for (const [b, epochs] of [[best.booster, trained.rocket], [best.light, trained.rocket], [best.alone!, trained.alone!]] as const) {
+        expect(b.epoch).toBeGreaterThanOrEqual(1);
+        expect(b.epoch).toBeLessThanOrEqual(epochs);
+      }
+      // Patience 1: training stopped one epoch after the light net's best, unless it improved to the end.
+      expect(trained.rocket).toBe(Math.min(best.light.epoch + 1, 4));
+      // (On the development machine the joint run stops after epoch 2 and the booster and
+      // light net are restored from epoch 1; another CPU's rounding may pick other epochs.)
+      // The same hold-out (same seed): each returned net scores exactly its best epoch's AUC.
+      const { validation } = holdOut(source, 0.25, 2);
+      expect(await sourceAuc(r.booster, validation)).toBeCloseTo(best.booster.validationAuc, 6);
+      expect(await sourceAuc(r.light, validation)).toBeCloseTo(best.light.validationAuc, 6);
+      expect(await sourceAuc(r.alone!, validation)).toBeCloseTo(best.alone!.validationAuc, 6);
+      expect(r.metrics.light.n).toBe(test.length);
+    } finally {
+      for (const m of [r.booster, r.light, r.alone!]) m.dispose();
+    }
+  }, 120_000);
+
+  it("rejects a hold-out that cannot rank epochs (one label, or no sample)", async () => {
+    const o = { model: "dien", boosterHidden: 8, lightHidden: 4, lambda: 0.03, epochs: 2, batch: 32, lr: 0.01, seed: 2, threads: 1, maxLen: 12, baseline: false, validation: 0.001, patience: 1 } as const;
+    await expect(rocketLaunch({ vocab, train: samples, test: () => [] }, o)).rejects.toThrow(/^validation: the \d training samples held out \(0\.001 of \d+\) need a click and a non-click/);
+  });
+});
+
 describe("dien compress", () => {
   it("trains both nets on a click log and writes weight files DienModel.load serves", () => {
     // A tiny log in the original DIEN format (docs/model.md §13).
@@ -208,6 +279,20 @@ describe("dien compress", () => {
     expect(report.light.file).toBe(out);
     expect(report.booster.file).toBe(path.join(dir, "light.booster.safetensors"));
     expect(report.lightAlone.test.n).toBe(100);
+    // No hold-out unless asked for: every epoch trains and no best epoch is reported.
+    expect(report.light.best).toBeUndefined();
+    const early = spawnSync(process.execPath, [cli, "compress", "--train", path.join(dir, "train.txt"), "--test", path.join(dir, "test.txt"), "--booster-hidden", "16", "--light-hidden", "6", "--epochs", "3", "--batch", "32", "--max-len", "8", "--validation", "0.3", "--patience", "1", "--out", out, "--json"], { encoding: "utf8" });
+    expect(early.status, early.stderr).toBe(0);
+    const kept = JSON.parse(early.stdout.trim().split("\n").pop()!);
+    for (const net of [kept.booster, kept.light]) {
+      expect(net.best.epoch).toBeGreaterThanOrEqual(1);
+      expect(net.best.epoch).toBeLessThanOrEqual(3);
+      expect(net.best.validationAuc).toBeGreaterThan(0);
+    }
+    expect(early.stderr).toMatch(/trained [123] of at most 3 epoch\(s\) \(early stopping on 0\.3 of the training users\)/);
+    const bad = spawnSync(process.execPath, [cli, "compress", "--train", path.join(dir, "train.txt"), "--test", path.join(dir, "test.txt"), "--validation", "1"], { encoding: "utf8" });
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr).toContain("expected a number in [0, 1)");
     expect(statSync(out).size).toBe(report.light.bytes);
     const check = spawnSync(process.execPath, ["-e", `require(${JSON.stringify(path.join(__dirname, "..", "dist", "lib"))}).DienModel.load(${JSON.stringify(out)}).then((m) => console.log(m.config.hidden, m.vocab.items.size))`], { encoding: "utf8" });
     expect(check.stdout.trim(), check.stderr).toMatch(/^6 \d+$/);

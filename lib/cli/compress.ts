@@ -5,17 +5,19 @@
  * With --baseline the light net is also trained alone, same data, seed and budget, so the
  * report says what the booster's hint bought.
  */
-import { statSync } from "node:fs";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
 
 import { type SingleBar } from "cli-progress";
 
 import { type ModelName, hasGru, normalizeConfig } from "../config";
 import type { Sample } from "../data/formats";
-import type { BatchSource } from "../data/store";
+import { type BatchSource, holdOut } from "../data/store";
 import type { Vocabularies } from "../data/vocab";
 import { DienModel } from "../model";
 import { rocketTrainer } from "../rocket";
-import { type TestMetrics, evaluate, paperConfig, trainLoop } from "./pipeline";
+import { type LoopTrainer, type TestMetrics, type TrainLoopOptions, encodedSource, evaluate, paperConfig, sourceAuc, trainLoop } from "./pipeline";
 
 export interface CompressOptions {
   model: ModelName;
@@ -30,6 +32,14 @@ export interface CompressOptions {
   maxLen: number;
   /** Also train the light net alone with the same budget. */
   baseline: boolean;
+  /**
+   * Share of the training users (of the samples, for data without users) held out for
+   * early stopping (default 0: none, train all `epochs`). With a hold-out, each net keeps
+   * the weights of its best epoch by validation AUC, and training stops once the light
+   * net's has not improved for `patience` epochs (default 2; `epochs` is then the most).
+   */
+  validation?: number;
+  patience?: number;
   /** A progress bar per training run (given the run's name). */
   bar?: (name: string) => SingleBar;
 }
@@ -45,6 +55,8 @@ export interface NetResult {
   test: TestMetrics;
   /** Float32 weight file size, once saved. */
   bytes?: number;
+  /** With early stopping: the epoch kept and its validation AUC. */
+  best?: BestEpoch;
 }
 
 export interface CompressResult {
@@ -55,6 +67,15 @@ export interface CompressResult {
   seconds: { rocket: number; alone?: number };
   samplesPerSecond: { rocket: number; alone?: number };
   metrics: { booster: TestMetrics; light: TestMetrics; alone?: TestMetrics };
+  /** With a hold-out: the epoch (1-based) whose weights each net kept, and its validation AUC. */
+  best?: { booster: BestEpoch; light: BestEpoch; alone?: BestEpoch };
+  /** Epochs trained: jointly, and by the light net alone. */
+  epochsTrained: { rocket: number; alone?: number };
+}
+
+export interface BestEpoch {
+  epoch: number;
+  validationAuc: number;
 }
 
 /** Trains the booster and light net together (and the light net alone with o.baseline), then tests them. */
@@ -77,29 +98,103 @@ async function train(data: CompressData, o: CompressOptions, create: (hidden: nu
   models.push(booster);
   const light = await create(o.lightHidden);
   models.push(light);
-  const loop = { epochs: o.epochs, batch: o.batch, seed: o.seed };
-  let t0 = performance.now();
-  const run = await trainLoop(rocketTrainer(booster, light, { lr: o.lr, lambda: o.lambda }), data.train, { ...loop, bar: o.bar?.("rocket") });
-  const rocketSeconds = (performance.now() - t0) / 1000;
-  const result: CompressResult = {
-    booster,
-    light,
-    seconds: { rocket: rocketSeconds },
-    samplesPerSecond: { rocket: run.samples / rocketSeconds },
-    metrics: { booster: await evaluate(booster, data.test()), light: await evaluate(light, data.test()) },
-  };
-  if (o.baseline) {
-    // The same seed: the light net alone starts from the weights the rocket's light net had.
-    const alone = await create(o.lightHidden);
-    models.push(alone);
-    t0 = performance.now();
-    const r = await trainLoop(alone.trainer({ lr: o.lr }), data.train, { ...loop, bar: o.bar?.("light alone") });
-    result.alone = alone;
-    result.seconds.alone = (performance.now() - t0) / 1000;
-    result.samplesPerSecond.alone = r.samples / result.seconds.alone;
-    result.metrics.alone = await evaluate(alone, data.test());
+  const source = encodedSource(data.train, booster);
+  const { train: trainPart, validation } = o.validation ? holdOut(source, o.validation, o.seed) : { train: source, validation: undefined };
+  if (validation && !bothLabels(validation))
+    throw new RangeError(`validation: the ${validation.n} training samples held out (${o.validation} of ${source.n}) need a click and a non-click to rank epochs by AUC; hold out more, or pass 0 to train every epoch`);
+  const snapshots = validation ? mkdtempSync(path.join(tmpdir(), "dien-compress-")) : undefined;
+  try {
+    const loop = { epochs: o.epochs, batch: o.batch, seed: o.seed };
+    const stopping = (nets: Record<string, DienModel>, watch: string) =>
+      validation && snapshots ? { validation, patience: o.patience ?? 2, nets, watch, dir: snapshots, threads: o.threads } : undefined;
+    let t0 = performance.now();
+    const run = await trainEpochs(rocketTrainer(booster, light, { lr: o.lr, lambda: o.lambda }), trainPart, { ...loop, bar: o.bar?.("rocket") }, stopping({ booster, light }, "light"));
+    const rocketSeconds = (performance.now() - t0) / 1000;
+    const kept = { booster: run.models.booster ?? booster, light: run.models.light ?? light };
+    models.push(...Object.values(run.models));
+    const result: CompressResult = {
+      booster: kept.booster,
+      light: kept.light,
+      seconds: { rocket: rocketSeconds },
+      samplesPerSecond: { rocket: run.samples / rocketSeconds },
+      metrics: { booster: await evaluate(kept.booster, data.test()), light: await evaluate(kept.light, data.test()) },
+      ...(run.best ? { best: { booster: run.best.booster!, light: run.best.light! } } : {}),
+      epochsTrained: { rocket: run.epochs },
+    };
+    for (const m of [booster, light]) if (m !== kept.booster && m !== kept.light) m.dispose();
+    if (o.baseline) {
+      // The same seed: the light net alone starts from the weights the rocket's light net had.
+      const alone = await create(o.lightHidden);
+      models.push(alone);
+      t0 = performance.now();
+      const r = await trainEpochs(alone.trainer({ lr: o.lr }), trainPart, { ...loop, bar: o.bar?.("light alone") }, stopping({ alone }, "alone"));
+      result.seconds.alone = (performance.now() - t0) / 1000;
+      result.samplesPerSecond.alone = r.samples / result.seconds.alone;
+      result.alone = r.models.alone ?? alone;
+      if (result.alone !== alone) {
+        models.push(result.alone);
+        alone.dispose();
+      }
+      result.metrics.alone = await evaluate(result.alone, data.test());
+      result.epochsTrained.alone = r.epochs;
+      if (result.best && r.best) result.best.alone = r.best.alone;
+    }
+    return result;
+  } finally {
+    if (snapshots) rmSync(snapshots, { recursive: true, force: true });
   }
-  return result;
+}
+
+function bothLabels(src: BatchSource, chunk = 4096): boolean {
+  const seen = new Set<number>();
+  for (let start = 0; start < src.n && seen.size < 2; start += chunk)
+    for (const y of src.batch(Array.from({ length: Math.min(chunk, src.n - start) }, (_, i) => start + i)).label) seen.add(y);
+  return seen.size === 2;
+}
+
+interface EarlyStopping {
+  validation: BatchSource;
+  patience: number;
+  /** The nets whose best epochs are kept, by name. */
+  nets: Record<string, DienModel>;
+  /** The net whose validation AUC decides when to stop. */
+  watch: string;
+  /** Where the best weights wait until the end. */
+  dir: string;
+  threads: number;
+}
+
+/**
+ * Trains up to o.epochs. With early stopping, after each epoch every net is scored on the
+ * hold-out and saved when it beats its best; training ends when the watched net has not
+ * improved for `patience` epochs, and each net comes back as loaded from its best epoch
+ * (models: the new DienModels, by name; the trained ones stay the caller's to dispose).
+ */
+async function trainEpochs(
+  trainer: LoopTrainer,
+  train: BatchSource,
+  o: TrainLoopOptions,
+  es?: EarlyStopping,
+): Promise<{ samples: number; epochs: number; models: Record<string, DienModel>; best?: Record<string, BestEpoch> }> {
+  if (!es) return { samples: (await trainLoop(trainer, train, o)).samples, epochs: o.epochs, models: {} };
+  const best: Record<string, BestEpoch> = {};
+  let samples = 0;
+  let epoch = 1;
+  for (; epoch <= o.epochs; epoch++) {
+    samples += (await trainLoop(trainer, train, { ...o, epochs: epoch })).samples;
+    for (const [name, net] of Object.entries(es.nets)) {
+      const validationAuc = await sourceAuc(net, es.validation);
+      if (!best[name] || validationAuc > best[name].validationAuc) {
+        best[name] = { epoch, validationAuc };
+        await net.save(path.join(es.dir, `${name}.safetensors`));
+      }
+    }
+    if (epoch - best[es.watch]!.epoch >= es.patience) break;
+  }
+  const epochs = Math.min(epoch, o.epochs);
+  const models: Record<string, DienModel> = {};
+  for (const name of Object.keys(es.nets)) models[name] = await DienModel.load(path.join(es.dir, `${name}.safetensors`), { threads: es.threads });
+  return { samples, epochs, models, best };
 }
 
 export interface CompressReport {
@@ -121,14 +216,14 @@ export async function writeCompressed(r: CompressResult, o: CompressOptions, out
   try {
     await r.light.save(out);
     await r.booster.save(boosterOut);
-    const row = (name: string, hidden: number, m: TestMetrics, file?: string) =>
-      `${name.padEnd(12)} H = ${String(hidden).padEnd(4)} AUC ${m.auc.toFixed(4)}  GAUC ${m.gauc.toFixed(4)}  log-loss ${m.logloss.toFixed(4)}${file ? `  ${file} (${statSync(file).size} bytes)` : ""}`;
+    const row = (name: string, hidden: number, m: TestMetrics, best?: BestEpoch, file?: string) =>
+      `${name.padEnd(12)} H = ${String(hidden).padEnd(4)} AUC ${m.auc.toFixed(4)}  GAUC ${m.gauc.toFixed(4)}  log-loss ${m.logloss.toFixed(4)}${best ? `  epoch ${best.epoch} (validation AUC ${best.validationAuc.toFixed(4)})` : ""}${file ? `  ${file} (${statSync(file).size} bytes)` : ""}`;
     const lines = [
-      `trained ${o.epochs} epoch(s) jointly in ${r.seconds.rocket.toFixed(1)} s (${Math.round(r.samplesPerSecond.rocket)} samples/s), lambda ${o.lambda}`,
-      row("booster", o.boosterHidden, r.metrics.booster, boosterOut),
-      row("light", o.lightHidden, r.metrics.light, out),
+      `trained ${r.best ? `${r.epochsTrained.rocket} of at most ${o.epochs} epoch(s) (early stopping on ${o.validation} of the training users)` : `${o.epochs} epoch(s)`} jointly in ${r.seconds.rocket.toFixed(1)} s (${Math.round(r.samplesPerSecond.rocket)} samples/s), lambda ${o.lambda}`,
+      row("booster", o.boosterHidden, r.metrics.booster, r.best?.booster, boosterOut),
+      row("light", o.lightHidden, r.metrics.light, r.best?.light, out),
     ];
-    if (r.metrics.alone) lines.push(row("light alone", o.lightHidden, r.metrics.alone));
+    if (r.metrics.alone) lines.push(row("light alone", o.lightHidden, r.metrics.alone, r.best?.alone));
     lines.push(`test samples ${r.metrics.light.n}`);
     return {
       text: lines.join("\n"),
@@ -136,9 +231,9 @@ export async function writeCompressed(r: CompressResult, o: CompressOptions, out
         model: o.model,
         lambda: o.lambda,
         epochs: o.epochs,
-        booster: { hidden: o.boosterHidden, test: r.metrics.booster, file: boosterOut, bytes: statSync(boosterOut).size },
-        light: { hidden: o.lightHidden, test: r.metrics.light, file: out, bytes: statSync(out).size },
-        ...(r.metrics.alone ? { lightAlone: { hidden: o.lightHidden, test: r.metrics.alone } } : {}),
+        booster: { hidden: o.boosterHidden, test: r.metrics.booster, file: boosterOut, bytes: statSync(boosterOut).size, ...(r.best ? { best: r.best.booster } : {}) },
+        light: { hidden: o.lightHidden, test: r.metrics.light, file: out, bytes: statSync(out).size, ...(r.best ? { best: r.best.light } : {}) },
+        ...(r.metrics.alone ? { lightAlone: { hidden: o.lightHidden, test: r.metrics.alone, ...(r.best?.alone ? { best: r.best.alone } : {}) } } : {}),
         trainSeconds: r.seconds.rocket,
         samplesPerSecond: r.samplesPerSecond.rocket,
       },

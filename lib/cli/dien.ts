@@ -40,6 +40,12 @@ function nonNegative(v: string): number {
   return n;
 }
 
+function fraction(v: string): number {
+  const n = Number(v);
+  if (!(n >= 0 && n < 1)) throw new InvalidArgumentError("expected a number in [0, 1)");
+  return n;
+}
+
 function table(m: TestMetrics): string {
   return [`test samples  ${m.n}`, `AUC           ${m.auc.toFixed(4)}`, `GAUC          ${m.gauc.toFixed(4)}`, `log-loss      ${m.logloss.toFixed(4)}`].join("\n");
 }
@@ -164,12 +170,14 @@ trainingOptions(
   .option("--out <file>", "where to write the light net", "light.safetensors")
   .option("--booster-out <file>", "where to write the booster (default: <out> with .booster before the extension)")
   .option("--baseline", "also train the light net alone with the same budget and report its AUC", false)
+  .option("--validation <fraction>", "share of the training users (of the samples, without users) held out for early stopping: each net keeps its best epoch (0: none, train every epoch)", fraction, 0)
+  .option("--patience <n>", "with a hold-out, stop once the light net's validation AUC has not improved for n epochs", integer(1), 2)
   .option("--skip-bad-lines", "count and report malformed lines instead of failing", false)
   .option("--json", "print one JSON object as the last line of stdout", false)
   .action(async (o) => {
     const data = await prepareData({ format: o.format as Format, train: o.train, test: o.test, split: o.split, seed: o.seed, skipBadLines: o.skipBadLines, maxLen: o.maxLen });
     try {
-      const options = { model: o.model as ModelName, boosterHidden: o.boosterHidden, lightHidden: o.lightHidden, lambda: o.lambda, epochs: o.epochs, batch: o.batch, lr: o.lr, seed: o.seed, threads: o.threads, maxLen: o.maxLen, baseline: o.baseline };
+      const options = { model: o.model as ModelName, boosterHidden: o.boosterHidden, lightHidden: o.lightHidden, lambda: o.lambda, epochs: o.epochs, batch: o.batch, lr: o.lr, seed: o.seed, threads: o.threads, maxLen: o.maxLen, baseline: o.baseline, validation: o.validation, patience: o.patience };
       const bar = (name: string) => new SingleBar({ format: `${name.padEnd(11)} {bar} {percentage}% | step {value}/{total} | {speed} samples/s | loss {loss} | ETA {eta_formatted}`, stream: process.stderr, hideCursor: true, noTTYOutput: true, notTTYSchedule: 10_000 }, Presets.shades_classic);
       const result = await rocketLaunch(data, { ...options, bar });
       const boosterOut = o.boosterOut ?? String(o.out).replace(/(\.safetensors)?$/, ".booster$1");

@@ -144,6 +144,24 @@ export async function evaluate(model: DienModel, samples: AsyncIterable<Sample> 
   return { auc: auc(probs, labels), gauc: gauc(probs, labels, users).gauc, logloss: logloss(probs, labels), n: probs.length };
 }
 
+/** Training data as a source of batches: samples are encoded with the model's vocabularies. */
+export function encodedSource(train: BatchSource | readonly Sample[], model: DienModel): BatchSource {
+  const c = model.config;
+  return "batch" in train ? train : memorySource(encodeSamples(train, model.vocab!, c.maxLen, c.userVocab > 0));
+}
+
+/** AUC of a model over an encoded source (a validation hold-out), in chunks. */
+export async function sourceAuc(model: DienModel, src: BatchSource, chunk = 4096): Promise<number> {
+  const probs = new Float32Array(src.n);
+  const labels = new Float32Array(src.n);
+  for (let start = 0; start < src.n; start += chunk) {
+    const { label, ...inputs } = src.batch(Array.from({ length: Math.min(chunk, src.n - start) }, (_, i) => start + i));
+    probs.set(await model.predict(inputs), start);
+    labels.set(label, start);
+  }
+  return auc(probs, labels);
+}
+
 export interface TrainLoopOptions {
   epochs: number;
   batch: number;
@@ -166,9 +184,8 @@ export interface LoopTrainer {
 
 /** Epochs of seeded shuffles; resumes mid-epoch from trainer.steps. Returns samples trained. */
 export async function trainLoop(trainer: LoopTrainer, train: BatchSource | readonly Sample[], o: TrainLoopOptions): Promise<{ samples: number; stopped: boolean; lastLoss: number }> {
-  const model = trainer.model;
-  const c = model.config;
-  const source = "batch" in train ? train : memorySource(encodeSamples(train, model.vocab!, c.maxLen, c.userVocab > 0));
+  const c = trainer.model.config;
+  const source = encodedSource(train, trainer.model);
   const aux = hasGru(c) && c.auxAlpha > 0;
   const perEpoch = Math.ceil(source.n / o.batch);
   let step = trainer.steps;

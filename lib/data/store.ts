@@ -99,6 +99,59 @@ export function memorySource(set: EncodedSet): BatchSource {
   };
 }
 
+/** The samples of src at these positions, as a source of its own (nothing is copied). */
+function subset(src: BatchSource, positions: Int32Array): BatchSource {
+  return {
+    n: positions.length,
+    maxLen: src.maxLen,
+    withUser: src.withUser,
+    get events() {
+      return src.events;
+    },
+    batch(indices) {
+      const mapped = new Int32Array(indices.length);
+      for (let j = 0; j < indices.length; j++) mapped[j] = positions[indices[j]!]!;
+      return src.batch(mapped);
+    },
+  };
+}
+
+/**
+ * A seeded random `fraction` held out for validation (early stopping); the rest trains.
+ * With users, whole users are held out (a seeded `fraction` of them, all their samples),
+ * as test sets of new users are: samples of users the model trained on would rank epochs
+ * by how well it remembers them. Without users, samples are. Both parts read src's
+ * samples in place, each in src's order; the negatives' events stay those of all of src.
+ */
+export function holdOut(src: BatchSource, fraction: number, seed: number): { train: BatchSource; validation: BatchSource } {
+  const random = rng(seed);
+  const held = new Uint8Array(src.n);
+  if (src.withUser) {
+    const users = new Int32Array(src.n);
+    const chunk = 4096;
+    for (let start = 0; start < src.n; start += chunk) users.set(src.batch(Array.from({ length: Math.min(chunk, src.n - start) }, (_, i) => start + i)).user!, start);
+    const distinct = Int32Array.from(new Set(users)).sort();
+    const chosen = new Set(shuffled(distinct.length, random).subarray(0, Math.round(distinct.length * fraction)).map((i) => distinct[i]!));
+    for (let i = 0; i < src.n; i++) held[i] = chosen.has(users[i]!) ? 1 : 0;
+  } else {
+    for (const i of shuffled(src.n, random).subarray(0, Math.round(src.n * fraction))) held[i] = 1;
+  }
+  const part = (h: number) => Int32Array.from({ length: src.n }, (_, i) => i).filter((i) => held[i] === h);
+  return { train: subset(src, part(0)), validation: subset(src, part(1)) };
+}
+
+/** 0..n-1 in a seeded random order (Fisher-Yates). */
+function shuffled(n: number, random: () => number): Int32Array {
+  const order = Int32Array.from({ length: n }, (_, i) => i);
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    const t = order[i]!;
+    order[i] = order[j]!;
+    order[j] = t;
+  }
+  return order;
+}
+
 const HEADER = 5; // targetItem, targetCat, user, label, histLen
 
 /** Encoded samples in a file; close() when done (the file is the caller's to delete). */
