@@ -13,7 +13,7 @@ import { type SingleBar } from "cli-progress";
 
 import { type ModelName, hasGru, normalizeConfig } from "../config";
 import type { Sample } from "../data/formats";
-import { type BatchSource, holdOut } from "../data/store";
+import { type BatchSource, holdOut, inOrder } from "../data/store";
 import type { Vocabularies } from "../data/vocab";
 import { DienModel } from "../model";
 import { rocketTrainer } from "../rocket";
@@ -145,11 +145,13 @@ async function train(data: CompressData, o: CompressOptions, create: (hidden: nu
   }
 }
 
-function bothLabels(src: BatchSource, chunk = 4096): boolean {
+function bothLabels(src: BatchSource): boolean {
   const seen = new Set<number>();
-  for (let start = 0; start < src.n && seen.size < 2; start += chunk)
-    for (const y of src.batch(Array.from({ length: Math.min(chunk, src.n - start) }, (_, i) => start + i)).label) seen.add(y);
-  return seen.size === 2;
+  for (const { batch } of inOrder(src)) {
+    for (const y of batch.label) seen.add(y);
+    if (seen.size === 2) return true;
+  }
+  return false;
 }
 
 interface EarlyStopping {

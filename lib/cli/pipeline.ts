@@ -15,7 +15,7 @@ import { hasGru, type ModelName } from "../config";
 import { NegativeSampler, VocabularyBuilder, encodeSamples, epochBatches } from "../data/dataset";
 import { type DataFormat, type ReadReport, type Sample, newReport, readSamples } from "../data/formats";
 import { loadMovieLens, type MovieLensSplit } from "../data/movielens";
-import { type BatchSource, SampleStore, memorySource } from "../data/store";
+import { type BatchSource, SampleStore, inOrder, memorySource } from "../data/store";
 import type { Vocabularies } from "../data/vocab";
 import { auc, gauc, logloss } from "../metrics";
 import type { DienModel } from "../model";
@@ -154,8 +154,8 @@ export function encodedSource(train: BatchSource | readonly Sample[], model: Die
 export async function sourceAuc(model: DienModel, src: BatchSource, chunk = 4096): Promise<number> {
   const probs = new Float32Array(src.n);
   const labels = new Float32Array(src.n);
-  for (let start = 0; start < src.n; start += chunk) {
-    const { label, ...inputs } = src.batch(Array.from({ length: Math.min(chunk, src.n - start) }, (_, i) => start + i));
+  for (const { start, batch } of inOrder(src, chunk)) {
+    const { label, ...inputs } = batch;
     probs.set(await model.predict(inputs), start);
     labels.set(label, start);
   }

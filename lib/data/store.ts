@@ -99,6 +99,11 @@ export function memorySource(set: EncodedSet): BatchSource {
   };
 }
 
+/** src's samples in order, `chunk` at a time: each chunk's first position and its batch. */
+export function* inOrder(src: BatchSource, chunk = 4096): Generator<{ start: number; batch: TrainBatch }> {
+  for (let start = 0; start < src.n; start += chunk) yield { start, batch: src.batch(Array.from({ length: Math.min(chunk, src.n - start) }, (_, i) => start + i)) };
+}
+
 /** The samples of src at these positions, as a source of its own (nothing is copied). */
 function subset(src: BatchSource, positions: Int32Array): BatchSource {
   return {
@@ -128,8 +133,7 @@ export function holdOut(src: BatchSource, fraction: number, seed: number): { tra
   const held = new Uint8Array(src.n);
   if (src.withUser) {
     const users = new Int32Array(src.n);
-    const chunk = 4096;
-    for (let start = 0; start < src.n; start += chunk) users.set(src.batch(Array.from({ length: Math.min(chunk, src.n - start) }, (_, i) => start + i)).user!, start);
+    for (const { start, batch } of inOrder(src)) users.set(batch.user!, start);
     const distinct = Int32Array.from(new Set(users)).sort();
     const chosen = new Set(shuffled(distinct.length, random).subarray(0, Math.round(distinct.length * fraction)).map((i) => distinct[i]!));
     for (let i = 0; i < src.n; i++) held[i] = chosen.has(users[i]!) ? 1 : 0;

@@ -8,7 +8,7 @@ namespace dien {
 
 namespace {
 
-// Sequences whose gate math one loop body interleaves (stepResetAfterN). Three chains of
+// Sequences whose gate math one loop body interleaves (stepResetAfter). Three chains of
 // exp and divide fit AVX-512's 32 vector registers; with 16 (AVX2, SSE, and NEON's
 // 32 holding half as many floats each) the extra chains spill and lose more than they
 // overlap (measured: docs/perf/cpu.md).
@@ -22,26 +22,12 @@ constexpr int kInterleave = 1;
 // that every iteration is one full vector op and no scalar epilogue runs the exp math.
 // Lanes c >= H read the next gate's values (finite junk) and write only padding.
 
-// reset-after step for one sequence; gh holds W_hh h (bias added here).
-template <Evolution K>
-inline void stepResetAfter(int H, int Hp, const float* gi, float s, const float* bih, const float* gh, const float* bhh,
-                           float a, float* h) {
-  for (int c0 = 0; c0 < Hp; c0 += kPanel)
-#pragma omp simd
-    for (int c = c0; c < c0 + kPanel; ++c) {
-      const float r = sigmoid(s * gi[c] + bih[c] + gh[c] + bhh[c]);
-      const float z = sigmoid(s * gi[H + c] + bih[H + c] + gh[H + c] + bhh[H + c]);
-      const float n =
-          gruCandidate(GruCell::ResetAfter, s * gi[2 * H + c] + bih[2 * H + c], gh[2 * H + c] + bhh[2 * H + c], r);
-      h[c] = evolveState(K, a, z, n, h[c]);
-    }
-}
-
-// The same for NS sequences at once: their gate chains (exp, divide) are independent,
-// so interleaving them in one loop body lets the core overlap their latencies.
+// reset-after step for NS sequences at once; gh[q] holds W_hh h of sequence q (bias
+// added here). Their gate chains (exp, divide) are independent, so interleaving them in
+// one loop body lets the core overlap their latencies.
 template <Evolution K, int NS>
-inline void stepResetAfterN(int H, int Hp, const float* const* gi, const float* s, const float* bih,
-                            const float* const* gh, const float* bhh, const float* a, float* const* h) {
+inline void stepResetAfter(int H, int Hp, const float* const* gi, const float* s, const float* bih,
+                           const float* const* gh, const float* bhh, const float* a, float* const* h) {
   for (int c0 = 0; c0 < Hp; c0 += kPanel)
 #pragma omp simd
     for (int c = c0; c < c0 + kPanel; ++c) {
@@ -54,6 +40,24 @@ inline void stepResetAfterN(int H, int Hp, const float* const* gi, const float* 
         h[q][c] = evolveState(K, a[q], z, n, h[q][c]);
       }
     }
+}
+
+// Sequences j .. j + NS - 1 of r at step t through stepResetAfter.
+template <Evolution K, int NS>
+inline void resetAfterGroup(const GruRun& r, const Workspace& ws, int t, int j) {
+  const PackedGru& g = *r.gru;
+  const float* gi[NS];
+  const float* gh[NS];
+  float* h[NS];
+  float a[NS], s[NS];
+  for (int q = 0; q < NS; ++q) {
+    a[q] = r.att ? r.att[r.attRow[j + q] + t] : 0.0f;
+    s[q] = r.scaleInput ? a[q] : 1.0f;
+    gi[q] = r.gi + static_cast<size_t>(r.giRow[j + q] + t) * r.ldGi;
+    gh[q] = ws.GH.data() + static_cast<size_t>(j + q) * ws.ldG;
+    h[q] = r.h + static_cast<size_t>(j + q) * r.ldh;
+  }
+  stepResetAfter<K, NS>(g.hidden, r.ldh, gi, s, g.bih, gh, g.bhh, a, h);
 }
 
 // reset-before, first half: rh = r o h.
@@ -90,27 +94,8 @@ void runGruT(const GruRun& r, Workspace& ws) {
     gemm(active, r.h, Hp, g.whh, ws.GH.data(), ws.ldG, false);
     if (r.cell == GruCell::ResetAfter) {
       int j = 0;
-      for (; kInterleave > 1 && j + kInterleave <= active; j += kInterleave) {
-        const float* gi[kInterleave];
-        const float* gh[kInterleave];
-        float* h[kInterleave];
-        float a[kInterleave], sc[kInterleave];
-        for (int q = 0; q < kInterleave; ++q) {
-          a[q] = r.att ? r.att[r.attRow[j + q] + t] : 0.0f;
-          sc[q] = r.scaleInput ? a[q] : 1.0f;
-          gi[q] = r.gi + static_cast<size_t>(r.giRow[j + q] + t) * r.ldGi;
-          gh[q] = ws.GH.data() + static_cast<size_t>(j + q) * ws.ldG;
-          h[q] = r.h + static_cast<size_t>(j + q) * Hp;
-        }
-        stepResetAfterN<K, kInterleave>(H, Hp, gi, sc, g.bih, gh, g.bhh, a, h);
-      }
-      for (; j < active; ++j) {
-        const float a = r.att ? r.att[r.attRow[j] + t] : 0.0f;
-        const float s = r.scaleInput ? a : 1.0f;
-        const float* gi = r.gi + static_cast<size_t>(r.giRow[j] + t) * r.ldGi;
-        float* h = r.h + static_cast<size_t>(j) * Hp;
-        stepResetAfter<K>(H, Hp, gi, s, g.bih, ws.GH.data() + static_cast<size_t>(j) * ws.ldG, g.bhh, a, h);
-      }
+      for (; j + kInterleave <= active; j += kInterleave) resetAfterGroup<K, kInterleave>(r, ws, t, j);
+      for (; j < active; ++j) resetAfterGroup<K, 1>(r, ws, t, j);
     } else {
       for (int j = 0; j < active; ++j) {
         const float s = r.scaleInput ? r.att[r.attRow[j] + t] : 1.0f;
