@@ -27,6 +27,7 @@ import type { Sample } from "../lib/data/formats";
 import { loadMovieLens } from "../lib/data/movielens";
 import { type CompressOptions, rocketLaunch } from "../lib/cli/compress";
 import { evaluate } from "../lib/cli/pipeline";
+import { mean, reportHeader, signed, std } from "./report";
 import { growItems } from "./sparse-file";
 
 const NETS = ["booster", "light alone", "rocket light", "rocket light fp16", "rocket light int8"] as const;
@@ -54,10 +55,6 @@ interface DatasetResult {
   headerBytes: Record<Net, number>;
   probe: Record<Net, Probe>;
   trainSamplesPerSecond: { rocket: number[]; alone: number[] };
-}
-
-function mean(xs: number[]): number {
-  return xs.reduce((a, b) => a + b, 0) / xs.length;
 }
 
 function probe(file: string): Probe {
@@ -146,23 +143,9 @@ function fmtBytes(n: number): string {
   return n >= 2 ** 30 ? `${(n / 2 ** 30).toFixed(2)} GiB` : n >= 2 ** 20 ? `${(n / 2 ** 20).toFixed(2)} MiB` : `${(n / 1024).toFixed(1)} KiB`;
 }
 
-function std(xs: number[]): number {
-  const m = mean(xs);
-  return xs.length > 1 ? Math.sqrt(xs.reduce((a, x) => a + (x - m) ** 2, 0) / (xs.length - 1)) : 0;
-}
-
-const signed = (x: number) => (x >= 0 ? "+" : "") + x.toFixed(4);
-
 function markdown(results: DatasetResult[], loads: ReturnType<typeof loadTimes>, command: string): string {
   const lines = [
-    "# Compression: Rocket Launching and quantised weights",
-    "",
-    `${new Date().toISOString().slice(0, 10)}, ${cpus()[0]?.model ?? "unknown CPU"}, ${cpus().length} cores. Command (after \`npm run build\`):`,
-    "",
-    "```",
-    command,
-    "```",
-    "",
+    ...reportHeader("Compression: Rocket Launching and quantised weights", command),
     `Protocol: zoo model \`dien\` at the paper's defaults (d = 18/18/18, T = 100, mlp attention 80-40, MLP 200-80, Dice, aux net on) with H = 108 for the booster and H = 32 for the light net; Rocket Launching with λ = 0.03 (docs/model.md §11); batch 128, each dataset's recipe and seeds below (a seed sets the split, initialisation, shuffles and negatives). "light alone" is the H = 32 net trained by itself from the same initial weights with the same budget. fp16 and int8 are the rocket light net's quantised files (docs/model.md §12). AUC is the mean ± standard deviation over seeds, and the AUC difference is paired (the two nets of one seed see the same split); the other columns come from seed 1's files, each measured in a fresh process: resident memory growth over loading the addon and the file and scoring (the addon's code is the same few MiB for every net), CPU samples/s at B = 1024 and latency at B = 1 (medians, lengths uniform in 1..100 and 100), default threads.`,
     "",
   ];

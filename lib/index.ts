@@ -3,8 +3,8 @@ export type { Batch, Candidates, ScoreRequest, TrainBatch, UserHistory } from ".
 export type { CreateOptions, Device, EngineOptions, IsaInfo, LossAndGradients, ModelInfo, SaveOptions, ScoreOptions, WeightDtype } from "./model";
 export { Trainer } from "./trainer";
 export type { StepResult, TrainerOptions } from "./trainer";
-export { RocketTrainer, rocketTrainer } from "./rocket";
-export type { RocketOptions, RocketStepResult } from "./rocket";
+export { ROCKET_EMBEDDINGS, RocketTrainer, rocketTrainer } from "./rocket";
+export type { RocketEmbeddings, RocketOptions, RocketStepResult } from "./rocket";
 export { normalizeConfig } from "./config";
 export type { ConfigInput, ModelConfig, ModelName, GruCell, AttentionKind, Evolution, Activation, AuxNet } from "./config";
 export {

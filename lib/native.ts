@@ -53,7 +53,7 @@ export interface NativeModel {
   stageGradients(batch: TrainBatch): NativeCall;
   createTrainer(options: NativeTrainerOptions): NativeTrainer;
   /** Rocket Launching with this model as the booster (train/rocket.h); copies its embeddings into light. */
-  createRocketTrainer(light: NativeModel, options: NativeTrainerOptions & { lambda: number }): NativeRocketTrainer;
+  createRocketTrainer(light: NativeModel, options: NativeTrainerOptions & { lambda: number; embeddings: "joint" | "booster" }): NativeRocketTrainer;
   info(): NativeInfo;
   /** The vocabularies' JSON text, when the model has them. */
   vocab(): string | undefined;
@@ -115,7 +115,7 @@ export interface NativeRocketTrainer {
   /** One joint step; resolves NativeRocketLosses. */
   stageStep(batch: TrainBatch): NativeCall;
   endEpoch(): void;
-  info(): NativeTrainerInfo & { lambda: number };
+  info(): NativeTrainerInfo & { lambda: number; embeddings: "joint" | "booster" };
 }
 
 /** Engine options as the addon takes them: the environment already applied. */
@@ -172,7 +172,7 @@ export interface NativeAddon {
   abiVersion: number;
 }
 
-const EXPECTED_ABI = 9;
+const EXPECTED_ABI = 10;
 let cached: NativeAddon | undefined;
 
 /** The engine level the loader chose, and the levels this build has that this CPU runs. */

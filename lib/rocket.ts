@@ -9,12 +9,23 @@ import { CHECK_TRAIN_BATCH, DienModel, HANDLE, RUN_QUEUED } from "./model";
 import { type NativeRocketLosses, type NativeRocketTrainer, native } from "./native";
 import { TRAINER_OPTIONS, type TrainerOptions, finite, trainerOptions } from "./trainer";
 import type { TrainBatch } from "./types";
-import { expectOptions, invalidType, signalOption } from "./validate";
+import { expectOneOf, expectOptions, invalidType, signalOption } from "./validate";
 
 export interface RocketOptions extends TrainerOptions {
   /** Weight of the hint loss (default 0.03, the paper's). 0 trains the two nets side by side with shared embeddings only. */
   lambda?: number;
+  /**
+   * What trains the shared embedding layer: "joint" (default, the paper's) sums both nets'
+   * gradients, the hint's included; "booster" lets the booster alone train it, the light
+   * net reading the rows without writing them (its gradient stops at the embedding layer).
+   * On data where the embeddings can memorise training users (docs/experiments/rocket.md)
+   * "booster" keeps the light net from taking that memorisation over as its own.
+   */
+  embeddings?: RocketEmbeddings;
 }
+
+export const ROCKET_EMBEDDINGS = ["joint", "booster"] as const;
+export type RocketEmbeddings = (typeof ROCKET_EMBEDDINGS)[number];
 
 export interface RocketStepResult {
   /** booster.bceLoss + auxAlpha · booster.auxLoss + light.bceLoss + auxAlpha · light.auxLoss + λ · hintLoss, before the update. */
@@ -73,8 +84,12 @@ export class RocketTrainer {
 
   /** @internal */
   static create(booster: DienModel, light: DienModel, opts?: RocketOptions): RocketTrainer {
-    const { lambda, ...adam } = opts === undefined ? {} : (expectOptions("options", opts, [...TRAINER_OPTIONS, "lambda"]) as RocketOptions);
-    const options = { ...trainerOptions(adam), lambda: lambda === undefined ? 0.03 : finite("options.lambda", lambda, (x) => x >= 0, "a finite number >= 0") };
+    const { lambda, embeddings, ...adam } = opts === undefined ? {} : (expectOptions("options", opts, [...TRAINER_OPTIONS, "lambda", "embeddings"]) as RocketOptions);
+    const options = {
+      ...trainerOptions(adam),
+      lambda: lambda === undefined ? 0.03 : finite("options.lambda", lambda, (x) => x >= 0, "a finite number >= 0"),
+      embeddings: embeddings === undefined ? "joint" : expectOneOf("options.embeddings", embeddings, ROCKET_EMBEDDINGS),
+    };
     try {
       return new RocketTrainer(booster, light, booster[HANDLE]().createRocketTrainer(light[HANDLE](), options));
     } catch (err) {
@@ -101,6 +116,11 @@ export class RocketTrainer {
 
   get lambda(): number {
     return this.#native.info().lambda;
+  }
+
+  /** What trains the shared embedding layer (RocketOptions.embeddings). */
+  get embeddings(): RocketEmbeddings {
+    return this.#native.info().embeddings;
   }
 
   /**

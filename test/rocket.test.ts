@@ -72,6 +72,42 @@ describe("Rocket Launching", () => {
     light.dispose();
   });
 
+  it('embeddings "booster": the light net reads the shared rows but never writes them; the booster steps as if alone', async () => {
+    const [booster, light] = await pair();
+    using plain = await DienModel.create({ ...BASE, hidden: 24 }, { seed: 1 });
+    const rocket = rocketTrainer(booster, light, { lr: 0.01, lambda: 0.5, embeddings: "booster" });
+    expect(rocket.embeddings).toBe("booster");
+    const lightBefore = await tensors(light);
+    const plainTrainer = plain.trainer({ lr: 0.01 });
+    for (let i = 0; i < 3; i++) {
+      const batch = randomTrainBatch(booster.config, 32, 40 + i);
+      const r = await rocket.step(batch);
+      const p = await plainTrainer.step(batch);
+      expect(r.booster.bceLoss).toBe(p.bceLoss);
+      expect(r.hintLoss).toBeGreaterThan(0);
+    }
+    // Every booster tensor, the shared embeddings included, as three plain steps left it.
+    const [tb, tp, tl] = [await tensors(booster), await tensors(plain), await tensors(light)];
+    for (const [name, t] of tb) expect(Array.from(t.data), name).toEqual(Array.from(tp.get(name)!.data));
+    // The light net holds the booster's tables and has trained its own layers.
+    for (const name of EMBEDDINGS) expect(tl.get(name)!.data).toEqual(tb.get(name)!.data);
+    const own = [...tl.keys()].filter((n) => !EMBEDDINGS.includes(n) && n.endsWith(".weight"));
+    expect(own.length).toBeGreaterThan(10);
+    expect(own.filter((n) => tl.get(n)!.data.some((x, i) => x !== lightBefore.get(n)!.data[i])).length).toBeGreaterThan(10);
+    // "joint" (the default) lets the light net's gradient into the same rows.
+    const [b2, l2] = await pair();
+    const joint = rocketTrainer(b2, l2, { lr: 0.01, lambda: 0.5 });
+    expect(joint.embeddings).toBe("joint");
+    using plain2 = await DienModel.create({ ...BASE, hidden: 24 }, { seed: 1 });
+    const batch = randomTrainBatch(b2.config, 32, 40);
+    await joint.step(batch);
+    await plain2.trainer({ lr: 0.01 }).step(batch);
+    const [jb, jp] = [await tensors(b2), await tensors(plain2)];
+    expect(jb.get("embedding.item.weight")!.data).not.toEqual(jp.get("embedding.item.weight")!.data);
+    expect(() => rocketTrainer(b2, l2, { embeddings: "light" as never })).toThrow(/options.embeddings: expected one of/);
+    for (const m of [booster, light, b2, l2]) m.dispose();
+  });
+
   it("pulls the light net towards the booster: with lambda the hint loss ends lower than without", async () => {
     // A booster trained ahead has logits far from the fresh light net's; Adam's normalised
     // steps make the pull gradual, so the test compares the last steps' hint losses.
@@ -281,7 +317,9 @@ describe("dien compress", () => {
     expect(report.lightAlone.test.n).toBe(100);
     // No hold-out unless asked for: every epoch trains and no best epoch is reported.
     expect(report.light.best).toBeUndefined();
-    const early = spawnSync(process.execPath, [cli, "compress", "--train", path.join(dir, "train.txt"), "--test", path.join(dir, "test.txt"), "--booster-hidden", "16", "--light-hidden", "6", "--epochs", "3", "--batch", "32", "--max-len", "8", "--validation", "0.3", "--patience", "1", "--out", out, "--json"], { encoding: "utf8" });
+    expect(report.embeddings).toBe("joint");
+    expect(r.stderr).toContain("embeddings trained by both nets");
+    const early = spawnSync(process.execPath, [cli, "compress", "--train", path.join(dir, "train.txt"), "--test", path.join(dir, "test.txt"), "--booster-hidden", "16", "--light-hidden", "6", "--epochs", "3", "--batch", "32", "--max-len", "8", "--validation", "0.3", "--patience", "1", "--embeddings", "booster", "--out", out, "--json"], { encoding: "utf8" });
     expect(early.status, early.stderr).toBe(0);
     const kept = JSON.parse(early.stdout.trim().split("\n").pop()!);
     for (const net of [kept.booster, kept.light]) {
@@ -290,6 +328,8 @@ describe("dien compress", () => {
       expect(net.best.validationAuc).toBeGreaterThan(0);
     }
     expect(early.stderr).toMatch(/trained [123] of at most 3 epoch\(s\) \(early stopping on 0\.3 of the training users\)/);
+    expect(kept.embeddings).toBe("booster");
+    expect(early.stderr).toContain("embeddings trained by the booster alone");
     const bad = spawnSync(process.execPath, [cli, "compress", "--train", path.join(dir, "train.txt"), "--test", path.join(dir, "test.txt"), "--validation", "1"], { encoding: "utf8" });
     expect(bad.status).not.toBe(0);
     expect(bad.stderr).toContain("expected a number in [0, 1)");

@@ -16,7 +16,7 @@ import type { Sample } from "../data/formats";
 import { type BatchSource, holdOut, inOrder } from "../data/store";
 import type { Vocabularies } from "../data/vocab";
 import { DienModel } from "../model";
-import { rocketTrainer } from "../rocket";
+import { type RocketEmbeddings, rocketTrainer } from "../rocket";
 import { type LoopTrainer, type TestMetrics, type TrainLoopOptions, encodedSource, evaluate, paperConfig, sourceAuc, trainLoop } from "./pipeline";
 
 export interface CompressOptions {
@@ -24,6 +24,8 @@ export interface CompressOptions {
   boosterHidden: number;
   lightHidden: number;
   lambda: number;
+  /** What trains the shared embedding layer (RocketOptions.embeddings; default "joint"). */
+  embeddings?: RocketEmbeddings;
   epochs: number;
   batch: number;
   lr: number;
@@ -108,7 +110,7 @@ async function train(data: CompressData, o: CompressOptions, create: (hidden: nu
     const stopping = (nets: Record<string, DienModel>, watch: string) =>
       validation && snapshots ? { validation, patience: o.patience ?? 2, nets, watch, dir: snapshots, threads: o.threads } : undefined;
     let t0 = performance.now();
-    const run = await trainEpochs(rocketTrainer(booster, light, { lr: o.lr, lambda: o.lambda }), trainPart, { ...loop, bar: o.bar?.("rocket") }, stopping({ booster, light }, "light"));
+    const run = await trainEpochs(rocketTrainer(booster, light, { lr: o.lr, lambda: o.lambda, embeddings: o.embeddings ?? "joint" }), trainPart, { ...loop, bar: o.bar?.("rocket") }, stopping({ booster, light }, "light"));
     const rocketSeconds = (performance.now() - t0) / 1000;
     const kept = { booster: run.models.booster ?? booster, light: run.models.light ?? light };
     models.push(...Object.values(run.models));
@@ -204,6 +206,7 @@ export interface CompressReport {
   json: {
     model: ModelName;
     lambda: number;
+    embeddings: RocketEmbeddings;
     epochs: number;
     booster: NetResult & { file: string };
     light: NetResult & { file: string };
@@ -221,7 +224,7 @@ export async function writeCompressed(r: CompressResult, o: CompressOptions, out
     const row = (name: string, hidden: number, m: TestMetrics, best?: BestEpoch, file?: string) =>
       `${name.padEnd(12)} H = ${String(hidden).padEnd(4)} AUC ${m.auc.toFixed(4)}  GAUC ${m.gauc.toFixed(4)}  log-loss ${m.logloss.toFixed(4)}${best ? `  epoch ${best.epoch} (validation AUC ${best.validationAuc.toFixed(4)})` : ""}${file ? `  ${file} (${statSync(file).size} bytes)` : ""}`;
     const lines = [
-      `trained ${r.best ? `${r.epochsTrained.rocket} of at most ${o.epochs} epoch(s) (early stopping on ${o.validation} of the training users)` : `${o.epochs} epoch(s)`} jointly in ${r.seconds.rocket.toFixed(1)} s (${Math.round(r.samplesPerSecond.rocket)} samples/s), lambda ${o.lambda}`,
+      `trained ${r.best ? `${r.epochsTrained.rocket} of at most ${o.epochs} epoch(s) (early stopping on ${o.validation} of the training users)` : `${o.epochs} epoch(s)`} jointly in ${r.seconds.rocket.toFixed(1)} s (${Math.round(r.samplesPerSecond.rocket)} samples/s), lambda ${o.lambda}, embeddings trained by ${o.embeddings === "booster" ? "the booster alone" : "both nets"}`,
       row("booster", o.boosterHidden, r.metrics.booster, r.best?.booster, boosterOut),
       row("light", o.lightHidden, r.metrics.light, r.best?.light, out),
     ];
@@ -232,6 +235,7 @@ export async function writeCompressed(r: CompressResult, o: CompressOptions, out
       json: {
         model: o.model,
         lambda: o.lambda,
+        embeddings: o.embeddings ?? "joint",
         epochs: o.epochs,
         booster: { hidden: o.boosterHidden, test: r.metrics.booster, file: boosterOut, bytes: statSync(boosterOut).size, ...(r.best ? { best: r.best.booster } : {}) },
         light: { hidden: o.lightHidden, test: r.metrics.light, file: out, bytes: statSync(out).size, ...(r.best ? { best: r.best.light } : {}) },

@@ -17,6 +17,7 @@ import { newReport } from "../data/formats";
 import { type Format, type PreparedData, type TestMetrics, evaluate, paperConfig, prepareData, streamDataset, trainLoop } from "./pipeline";
 import { runExperiment } from "./experiment";
 import { quantizeCommand } from "./quantize";
+import { ROCKET_EMBEDDINGS, type RocketEmbeddings } from "../rocket";
 import { rocketLaunch, writeCompressed } from "./compress";
 import { serveCommand } from "./serve";
 
@@ -167,6 +168,7 @@ trainingOptions(
   .option("--booster-hidden <n>", "the booster's hidden width H", integer(1), 108)
   .option("--light-hidden <n>", "the light net's hidden width H", integer(1), 32)
   .option("--lambda <x>", "weight of the hint loss", nonNegative, 0.03)
+  .addOption(new Option("--embeddings <who>", "what trains the shared embedding layer: both nets (joint, the paper's) or the booster alone, the light net only reading it").choices([...ROCKET_EMBEDDINGS]).default("joint"))
   .option("--out <file>", "where to write the light net", "light.safetensors")
   .option("--booster-out <file>", "where to write the booster (default: <out> with .booster before the extension)")
   .option("--baseline", "also train the light net alone with the same budget and report its AUC", false)
@@ -177,7 +179,7 @@ trainingOptions(
   .action(async (o) => {
     const data = await prepareData({ format: o.format as Format, train: o.train, test: o.test, split: o.split, seed: o.seed, skipBadLines: o.skipBadLines, maxLen: o.maxLen });
     try {
-      const options = { model: o.model as ModelName, boosterHidden: o.boosterHidden, lightHidden: o.lightHidden, lambda: o.lambda, epochs: o.epochs, batch: o.batch, lr: o.lr, seed: o.seed, threads: o.threads, maxLen: o.maxLen, baseline: o.baseline, validation: o.validation, patience: o.patience };
+      const options = { model: o.model as ModelName, boosterHidden: o.boosterHidden, lightHidden: o.lightHidden, lambda: o.lambda, embeddings: o.embeddings as RocketEmbeddings, epochs: o.epochs, batch: o.batch, lr: o.lr, seed: o.seed, threads: o.threads, maxLen: o.maxLen, baseline: o.baseline, validation: o.validation, patience: o.patience };
       const bar = (name: string) => new SingleBar({ format: `${name.padEnd(11)} {bar} {percentage}% | step {value}/{total} | {speed} samples/s | loss {loss} | ETA {eta_formatted}`, stream: process.stderr, hideCursor: true, noTTYOutput: true, notTTYSchedule: 10_000 }, Presets.shades_classic);
       const result = await rocketLaunch(data, { ...options, bar });
       const boosterOut = o.boosterOut ?? String(o.out).replace(/(\.safetensors)?$/, ".booster$1");

@@ -21,7 +21,7 @@ namespace dien {
 
 namespace {
 
-constexpr int kAbiVersion = 9;
+constexpr int kAbiVersion = 10;
 
 EngineOptions readOptions(const Napi::Value& v) {
   EngineOptions o;

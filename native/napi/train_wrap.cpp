@@ -161,6 +161,11 @@ Napi::Value createRocketTrainer(Napi::Env env, std::shared_ptr<Engine> booster, 
   RocketOptions r;
   r.adam = adamOptions(o);
   r.lambda = numberOption(o, "lambda");
+  const Napi::Value emb = o.Get("embeddings");
+  const std::string embeddings = emb.IsString() ? emb.As<Napi::String>().Utf8Value() : "";
+  if (embeddings != "joint" && embeddings != "booster")
+    throw InputError(cat("options.embeddings: expected \"joint\" or \"booster\" but got ", describeJsValue(emb)));
+  r.lightTrainsEmbeddings = embeddings == "joint";
   return RocketWrap::Wrap(env, std::make_shared<RocketTrainer>(std::move(booster), std::move(light), r));
 }
 
@@ -246,6 +251,7 @@ Napi::Value RocketWrap::Info(const Napi::CallbackInfo& info) {
   return guarded(env, [&]() -> Napi::Value {
     Napi::Object o = progressInfo(env, *trainer_, trainer_->options().adam);
     o.Set("lambda", trainer_->options().lambda);
+    o.Set("embeddings", trainer_->options().lightTrainsEmbeddings ? "joint" : "booster");
     return o;
   });
 }

@@ -22,9 +22,10 @@ void AdamOptions::validate() const {
 
 namespace train {
 
-double gradientSquares(const PassResult<float>& r, const Weights& w, float l2) {
+double gradientSquares(const PassResult<float>& r, const Weights& w, float l2, bool embeddings) {
   double sq = squares(r.dense.size(), r.dense.data(), nullptr, 0.0f);
   for (const auto& t : r.tables) {
+    if (!embeddings && isEmbedding(t.kind)) continue;
     const bool decay = l2 > 0 && isEmbedding(t.kind);
     const float* table = w.get(t.kind);
     for (size_t k = 0; k < t.rows.size(); ++k)

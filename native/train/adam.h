@@ -75,7 +75,8 @@ inline double squares(size_t n, const float* g, const float* w, float l2) {
 
 // The squared L2 norm of a pass's whole gradient: dense tensors and table rows, each
 // embedding row read plus l2 * its weights (the gradient an update applies).
-double gradientSquares(const PassResult<float>& r, const Weights& w, float l2);
+// embeddings = false leaves the embedding rows out (a gradient that is not applied).
+double gradientSquares(const PassResult<float>& r, const Weights& w, float l2, bool embeddings = true);
 
 // The clipping factor for a global gradient norm (1 when clipping is off or not needed).
 inline float clipScale(const AdamOptions& o, double norm) {

@@ -145,12 +145,14 @@ void RocketTrainer::update(const train::PassResult<float>& rb, const train::Grad
   //    light net's gradient (the hint's included) never scales the booster's step. L2 on
   //    the embedding rows counts on the booster's side, once.
   const float l2 = static_cast<float>(opts_.adam.embeddingL2);
-  const double sqB = train::gradientSquares(rb, wB, l2), sqL = train::gradientSquares(rl, wL, 0.0f);
+  const bool lightRows = opts_.lightTrainsEmbeddings;
+  const double sqB = train::gradientSquares(rb, wB, l2), sqL = train::gradientSquares(rl, wL, 0.0f, lightRows);
   res.gradNorm = std::sqrt(sqB + sqL);
   const float scaleB = train::clipScale(opts_.adam, std::sqrt(sqB));
   const float scaleL = train::clipScale(opts_.adam, std::sqrt(sqL));
 
-  // 2. The shared rows' gradient: the booster's (with L2) plus the light net's, each scaled.
+  // 2. The shared rows' gradient: the booster's (with L2) plus, unless it only reads
+  //    them, the light net's, each scaled.
   for (Shared& sh : shared_) {
     for (const int32_t row : sh.rows) sh.slot[static_cast<size_t>(row)] = -1;
     sh.rows.clear();
@@ -176,8 +178,9 @@ void RocketTrainer::update(const train::PassResult<float>& rb, const train::Grad
   };
   for (const auto& t : rb.tables)
     if (train::isEmbedding(t.kind)) merge(t, scaleB, l2 > 0 ? &wB : nullptr);
-  for (const auto& t : rl.tables)
-    if (train::isEmbedding(t.kind)) merge(t, scaleL, nullptr);
+  if (lightRows)
+    for (const auto& t : rl.tables)
+      if (train::isEmbedding(t.kind)) merge(t, scaleL, nullptr);
 
   const train::AdamStep k(opts_.adam, lr_, ++step_);
 

@@ -8,7 +8,8 @@
 // booster's step either. The embedding layer is one set of values kept in both engines:
 // each step sums the two nets' gradients of every embedding row read, updates the
 // booster's copy with one Adam state and copies the rows to the light net, so the two
-// stay bit-identical.
+// stay bit-identical. With lightTrainsEmbeddings off, the light net reads the shared
+// rows but its gradient (the hint's included) stops there: the booster alone trains them.
 #pragma once
 
 #include <cstdint>
@@ -23,6 +24,9 @@ namespace dien {
 struct RocketOptions {
   AdamOptions adam;
   double lambda = 0.03;  // weight of the hint loss
+  // The paper's: both nets' gradients train the shared embedding layer. Off: the
+  // booster's alone (docs/model.md §11).
+  bool lightTrainsEmbeddings = true;
   void validate() const;
 };
 

@@ -1,0 +1,19 @@
+/** What the experiment reports (compression.ts, rocket-ablation.ts) share: seed statistics and the dated header. */
+import { cpus } from "node:os";
+
+export function mean(xs: number[]): number {
+  return xs.reduce((a, b) => a + b, 0) / xs.length;
+}
+
+/** Sample standard deviation (0 for one value). */
+export function std(xs: number[]): number {
+  const m = mean(xs);
+  return xs.length > 1 ? Math.sqrt(xs.reduce((a, x) => a + (x - m) ** 2, 0) / (xs.length - 1)) : 0;
+}
+
+export const signed = (x: number) => (x >= 0 ? "+" : "") + x.toFixed(4);
+
+/** A report's title, date, machine and the command that made it, as Markdown lines. */
+export function reportHeader(title: string, command: string): string[] {
+  return [`# ${title}`, "", `${new Date().toISOString().slice(0, 10)}, ${cpus()[0]?.model ?? "unknown CPU"}, ${cpus().length} cores. Command (after \`npm run build\`):`, "", "```", command, "```", ""];
+}
