@@ -65,12 +65,13 @@ async function main(): Promise<void> {
       const strip = (xs: Sample[]) => (users ? xs : xs.map((s) => ({ ...s, user: "" })));
       const train = strip(driftingInterests({ users: 20000, seed: 2 * seed - 1 }));
       const test = strip(driftingInterests({ users: 3000, seed: 2 * seed }));
-      const vocab = new VocabularyBuilder();
-      for (const s of train) vocab.add(s);
+      const builder = new VocabularyBuilder();
+      for (const s of train) builder.add(s);
+      const vocab = builder.build();
       let alone: number | undefined;
       for (const row of rows.filter((r) => r.users === users)) {
         const o: CompressOptions = { model: "dien", boosterHidden: 108, lightHidden: 32, lambda: 0.03, embeddings: row.embeddings, epochs: 4, batch: 128, lr: 3e-3, seed, threads: 0, maxLen: 100, baseline: alone === undefined };
-        const r = await rocketLaunch({ vocab: vocab.build(), train, test: () => test }, o);
+        const r = await rocketLaunch({ vocab, train, test: () => test }, o);
         alone ??= r.metrics.alone!.auc;
         row.booster.push(r.metrics.booster.auc);
         row.light.push(r.metrics.light.auc);

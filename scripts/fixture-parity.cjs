@@ -28,8 +28,9 @@ function relativeError(out, ref) {
 }
 
 async function main() {
-  const names = readdirSync(dir)
-    .filter((f) => f.endsWith(".safetensors") && readdirSync(dir).includes(f.replace(/\.safetensors$/, ".json")))
+  const files = new Set(readdirSync(dir));
+  const names = [...files]
+    .filter((f) => f.endsWith(".safetensors") && files.has(f.replace(/\.safetensors$/, ".json")))
     .map((f) => f.replace(/\.safetensors$/, ""))
     .sort();
   if (names.length === 0) throw new Error(`${dir}: no fixtures (name.safetensors with name.json)`);

@@ -110,7 +110,7 @@ async function train(data: CompressData, o: CompressOptions, create: (hidden: nu
     const stopping = (nets: Record<string, DienModel>, watch: string) =>
       validation && snapshots ? { validation, patience: o.patience ?? 2, nets, watch, dir: snapshots, threads: o.threads } : undefined;
     let t0 = performance.now();
-    const run = await trainEpochs(rocketTrainer(booster, light, { lr: o.lr, lambda: o.lambda, embeddings: o.embeddings ?? "joint" }), trainPart, { ...loop, bar: o.bar?.("rocket") }, stopping({ booster, light }, "light"));
+    const run = await trainEpochs(rocketTrainer(booster, light, { lr: o.lr, lambda: o.lambda, embeddings: o.embeddings }), trainPart, { ...loop, bar: o.bar?.("rocket") }, stopping({ booster, light }, "light"));
     const rocketSeconds = (performance.now() - t0) / 1000;
     const kept = { booster: run.models.booster ?? booster, light: run.models.light ?? light };
     models.push(...Object.values(run.models));
