@@ -108,13 +108,27 @@ describe("the native layer re-checks everything (TS bypassed)", () => {
     return native().createModel(JSON.stringify(model.config), 1);
   }
 
-  it("rejects out-of-range ids and lengths with a RangeError naming field, index and value", async () => {
+  it("rejects out-of-range ids and lengths with a RangeError naming field, index and value, before the call queues", async () => {
     const handle = await raw();
-    const predict = (b: Batch) => native().runCall(handle.stagePredict(b, false));
-    await expect(predict(withEdit("histItem", 5 * 12 + 3, 77))).rejects.toThrow(new RangeError("histItem[5, 3]: id 77 is outside [0, 50)"));
-    await expect(predict(withEdit("histLen", 1, 99))).rejects.toThrow(new RangeError("histLen[1]: length 99 is outside [0, 12]"));
-    await expect(predict(withEdit("user", 2, -5))).rejects.toThrow(new RangeError("user[2]: id -5 is outside [0, 6)"));
-    await expect(predict({ ...good, histCat: new Int32Array(3) })).rejects.toThrow(new RangeError("histCat: expected 120 elements but got 3"));
+    const stage = (b: Batch) => () => handle.stagePredict(b, false);
+    expect(stage(withEdit("histItem", 5 * 12 + 3, 77))).toThrow(new RangeError("histItem[5, 3]: id 77 is outside [0, 50)"));
+    expect(stage(withEdit("histLen", 1, 99))).toThrow(new RangeError("histLen[1]: length 99 is outside [0, 12]"));
+    expect(stage(withEdit("user", 2, -5))).toThrow(new RangeError("user[2]: id -5 is outside [0, 6)"));
+    expect(stage({ ...good, histCat: new Int32Array(3) })).toThrow(new RangeError("histCat: expected 120 elements but got 3"));
+    // The history is scanned in blocks: the first bad cell is named, wherever it lies.
+    const big = randomBatch(model.config, 200, 3);
+    const at = (b: number, t: number) => b * model.config.maxLen + t;
+    const edit = (field: "histItem" | "histCat", cells: [number, number][]) => {
+      const a = big[field].slice();
+      for (const [k, v] of cells) a[k] = v;
+      return { ...big, [field]: a };
+    };
+    expect(stage(edit("histItem", [[at(150, 7), 50], [at(190, 0), -1]]))).toThrow(new RangeError("histItem[150, 7]: id 50 is outside [0, 50)"));
+    expect(stage(edit("histItem", [[at(199, 11), -2147483648]]))).toThrow(new RangeError("histItem[199, 11]: id -2147483648 is outside [0, 50)"));
+    const both = { ...edit("histItem", [[at(120, 4), 99]]), histCat: edit("histCat", [[at(90, 2), 8]]).histCat };
+    expect(stage(both)).toThrow(new RangeError("histCat[90, 2]: id 8 is outside [0, 8)"));
+    expect(stage({ ...both, histCat: big.histCat })).toThrow(new RangeError("histItem[120, 4]: id 99 is outside [0, 50)"));
+    expect(await native().runCall(handle.stagePredict(big, false))).toHaveLength(200);
     handle.dispose();
   });
 

@@ -127,6 +127,9 @@ Napi::Value ModelWrap::StagePredict(const Napi::CallbackInfo& info) {
     const bool logits = booleanArg(info, 1, "logits");
     BatchData b = pool_->take();
     copyBatchFields(vals, e->config(), b);
+    // Checked here, on the copy, so that a bad batch is refused before it queues (the
+    // engine checks again when it runs: it never trusts its caller).
+    validateBatch(e->config(), b.view());
     return wrapCall(env, std::make_unique<ScoreJob>(e, std::move(b), logits, pool_), "dien.predict");
   });
 }
