@@ -11,7 +11,11 @@ export function std(xs: number[]): number {
   return xs.length > 1 ? Math.sqrt(xs.reduce((a, x) => a + (x - m) ** 2, 0) / (xs.length - 1)) : 0;
 }
 
-export const signed = (x: number) => (x >= 0 ? "+" : "") + x.toFixed(4);
+/** Four decimals with a sign; a difference that rounds to zero prints as 0.0000, never -0.0000. */
+export const signed = (x: number) => {
+  const text = x.toFixed(4);
+  return Number(text) === 0 ? "0.0000" : (x > 0 ? "+" : "") + text;
+};
 
 /** A report's title, date, machine and the command that made it, as Markdown lines. */
 export function reportHeader(title: string, command: string): string[] {
