@@ -80,6 +80,7 @@ async function main(): Promise<void> {
   const userRuns = userChoices[values.users!];
   if (!userRuns) throw new RangeError(`--users: expected with, without or both but got ${values.users}`);
   const early = values["early-stopping"]!;
+  const schedule = early ? EARLY : { epochs: 4 };
   const rows: Row[] = VARIANTS.filter((v) => userRuns.includes(v.users)).map((v) => ({ ...v, booster: [], light: [], alone: [] }));
   for (let seed = 1; seed <= seeds; seed++) {
     for (const users of userRuns) {
@@ -91,7 +92,6 @@ async function main(): Promise<void> {
       const vocab = builder.build();
       let alone: number | undefined;
       for (const row of rows.filter((r) => r.users === users)) {
-        const schedule = early ? EARLY : { epochs: 4 };
         const o: CompressOptions = { model: "dien", boosterHidden: 108, lightHidden: 32, lambda: 0.03, embeddings: row.embeddings, ...schedule, batch: 128, lr: 3e-3, seed, threads: 0, maxLen: 100, baseline: alone === undefined };
         const r = await rocketLaunch({ vocab, train, test: () => test }, o);
         alone ??= r.metrics.alone!.auc;
