@@ -16,7 +16,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { cpus, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 
@@ -27,7 +27,8 @@ import type { Sample } from "../lib/data/formats";
 import { loadMovieLens } from "../lib/data/movielens";
 import { type CompressOptions, rocketLaunch } from "../lib/cli/compress";
 import { evaluate } from "../lib/cli/pipeline";
-import { mean, reportHeader, signed, std } from "./report";
+import { machineInfo } from "./machine";
+import { type Provenance, mean, reportHeader, signed, std } from "./report";
 import { growItems } from "./sparse-file";
 
 const NETS = ["booster", "light alone", "rocket light", "rocket light fp16", "rocket light int8"] as const;
@@ -143,9 +144,9 @@ function fmtBytes(n: number): string {
   return n >= 2 ** 30 ? `${(n / 2 ** 30).toFixed(2)} GiB` : n >= 2 ** 20 ? `${(n / 2 ** 20).toFixed(2)} MiB` : `${(n / 1024).toFixed(1)} KiB`;
 }
 
-function markdown(results: DatasetResult[], loads: ReturnType<typeof loadTimes>, command: string): string {
+function markdown(results: DatasetResult[], loads: ReturnType<typeof loadTimes>, command: string, made: Provenance): string {
   const lines = [
-    ...reportHeader("Compression: Rocket Launching and quantised weights", command),
+    ...reportHeader("Compression: Rocket Launching and quantised weights", command, made),
     `Protocol: zoo model \`dien\` at the paper's defaults (d = 18/18/18, T = 100, mlp attention 80-40, MLP 200-80, Dice, aux net on) with H = 108 for the booster and H = 32 for the light net; Rocket Launching with λ = 0.03 (docs/model.md §11); batch 128, each dataset's recipe and seeds below (a seed sets the split, initialisation, shuffles and negatives). "light alone" is the H = 32 net trained by itself from the same initial weights with the same budget. fp16 and int8 are the rocket light net's quantised files (docs/model.md §12). AUC is the mean ± standard deviation over seeds, and the AUC difference is paired (the two nets of one seed see the same split); the other columns come from seed 1's files, each measured in a fresh process: resident memory growth over loading the addon and the file and scoring (the addon's code is the same few MiB for every net), CPU samples/s at B = 1024 and latency at B = 1 (medians, lengths uniform in 1..100 and 100), default threads.`,
     "",
   ];
@@ -215,10 +216,7 @@ function chart(results: DatasetResult[]): string {
   return out.join("\n") + "\n";
 }
 
-interface Report {
-  date: string;
-  cpu?: string;
-  cores: number;
+interface Report extends Provenance {
   command: string;
   results: DatasetResult[];
   loads: ReturnType<typeof loadTimes>;
@@ -226,7 +224,7 @@ interface Report {
 
 function render(out: string): void {
   const j = JSON.parse(readFileSync(path.join(out, "compression.json"), "utf8")) as Report;
-  writeFileSync(path.join(out, "compression.md"), markdown(j.results, j.loads, j.command));
+  writeFileSync(path.join(out, "compression.md"), markdown(j.results, j.loads, j.command, j));
   writeFileSync(path.join(out, "compression.svg"), chart(j.results));
 }
 
@@ -236,9 +234,9 @@ async function main(): Promise<void> {
   // --render: the Markdown and the chart again from compression.json, no training.
   if (values.render) return render(out);
   const json = path.join(out, "compression.json");
-  const report: Report = existsSync(json) ? (JSON.parse(readFileSync(json, "utf8")) as Report) : { date: "", cores: 0, command: "", results: [], loads: [] };
+  const report: Report = existsSync(json) ? (JSON.parse(readFileSync(json, "utf8")) as Report) : { date: "", command: "", results: [], loads: [] };
   const save = () => {
-    Object.assign(report, { date: new Date().toISOString(), cpu: cpus()[0]?.model, cores: cpus().length, command: "node dist/bench/compression.js --data <ml-latest-small>" });
+    Object.assign(report, { date: new Date().toISOString(), machine: machineInfo(), command: "node dist/bench/compression.js --data <ml-latest-small>" });
     writeFileSync(json, JSON.stringify(report, null, 1) + "\n");
   };
   const keep = (r: DatasetResult) => {

@@ -9,13 +9,13 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 
 import { DienModel, paperDefaults, randomBatch, randomTrainBatch } from "../lib";
 import { loadedIsaLevel } from "../lib/native";
 import { flopsPerSample } from "./bench";
+import { type MachineInfo, describeMachine, machineInfo } from "./machine";
 import { benchTraining, trainFlops } from "./train";
 import { type EngineResult, type PlanEntry, T } from "./peer-worker";
 
@@ -188,7 +188,7 @@ async function main(): Promise<void> {
   const report = {
     date: new Date().toISOString(),
     commit: spawnSync("git", ["rev-parse", "--short", "HEAD"], { cwd: ROOT, encoding: "utf8" }).stdout.trim() || "unknown",
-    machine: { cpu: os.cpus()[0]?.model ?? "unknown", cores: os.cpus().length, fmaPeakGflops: peak, levelPeaksGflops: peaks },
+    machine: { ...machineInfo(), fmaPeakGflops: peak, levelPeaksGflops: peaks },
     workload: "dien (augru, mlp attention [80, 40], dice MLP [200, 80]), E=36 H=36 T=100, lengths uniform in 1..100, vocab 100k/1k/100k",
     flopsPerSampleAtMeanLength: flopsPerSample(config, meanLen),
     settings: Object.fromEntries(active.map((e) => [e, timings[e]!.settings])),
@@ -266,7 +266,7 @@ function trainingMarkdown(t: TrainingReport): string {
 }
 
 function markdown(r: {
-  date: string; commit: string; machine: { cpu: string; cores: number; fmaPeakGflops: number; levelPeaksGflops: Record<string, number> }; workload: string; flopsPerSampleAtMeanLength: number;
+  date: string; commit: string; machine: MachineInfo & { fmaPeakGflops: number; levelPeaksGflops: Record<string, number> }; workload: string; flopsPerSampleAtMeanLength: number;
   settings: Record<string, string>; peakRssMb: Record<string, number>; agreement: Record<string, Record<number, number>>; skipped: Record<string, string>;
   rows: Row[]; ratios: Record<string, Record<number, number | undefined>>;
   levelRatios: Record<string, Record<string, Record<number, number | undefined>>>;
@@ -274,7 +274,7 @@ function markdown(r: {
   const lines = [
     `# Peer benchmark (${r.date.slice(0, 10)}, commit ${r.commit})`,
     "",
-    `Machine: ${r.machine.cpu}, ${r.machine.cores} cores, measured fp32 FMA peak ${r.machine.fmaPeakGflops.toFixed(1)} GFLOP/s (each level's peak: the best of three readings around its timing).`,
+    `Machine: ${describeMachine(r.machine)}, measured fp32 FMA peak ${r.machine.fmaPeakGflops.toFixed(1)} GFLOP/s (each level's peak: the best of three readings around its timing).`,
     `Workload: ${r.workload}; ${(r.flopsPerSampleAtMeanLength / 1e6).toFixed(2)} MFLOP per sample at the mean length (docs/performance.md count).`,
     "",
     "| engine | batch | samples/s | latency ms (median) | min-max ms | GFLOP/s | of FMA peak | dien speed-up |",

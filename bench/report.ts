@@ -1,5 +1,5 @@
 /** What the experiment reports (compression.ts, rocket-ablation.ts) share: seed statistics and the dated header. */
-import { cpus } from "node:os";
+import { type MachineInfo, describeMachine, machineInfo } from "./machine";
 
 export function mean(xs: number[]): number {
   return xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -17,7 +17,16 @@ export const signed = (x: number) => {
   return Number(text) === 0 ? "0.0000" : (x > 0 ? "+" : "") + text;
 };
 
-/** A report's title, date, machine and the command that made it, as Markdown lines. */
-export function reportHeader(title: string, command: string): string[] {
-  return [`# ${title}`, "", `${new Date().toISOString().slice(0, 10)}, ${cpus()[0]?.model ?? "unknown CPU"}, ${cpus().length} cores. Command (after \`npm run build\`):`, "", "```", command, "```", ""];
+/** When and where a report's figures were made; older reports name only `cpu` and `cores`. */
+export interface Provenance {
+  date: string;
+  machine?: MachineInfo;
+  cpu?: string;
+  cores?: number;
+}
+
+/** A report's title, date, machine and the command that made it, as Markdown lines (by default: now, here). */
+export function reportHeader(title: string, command: string, made: Provenance = { date: new Date().toISOString(), machine: machineInfo() }): string[] {
+  const where = made.machine ? describeMachine(made.machine) : `${made.cpu ?? "unknown CPU"}, ${made.cores ?? "?"} cores`;
+  return [`# ${title}`, "", `${made.date.slice(0, 10)}, ${where}. Command (after \`npm run build\`):`, "", "```", command, "```", ""];
 }

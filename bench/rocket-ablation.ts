@@ -11,7 +11,6 @@
  *   node dist/bench/rocket-ablation.js [--seeds 3] [--users with|without|both] [--early-stopping] [--out docs/experiments]
  */
 import { writeFileSync } from "node:fs";
-import { cpus } from "node:os";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 
@@ -20,6 +19,7 @@ import { driftingInterests } from "../lib/data/drift";
 import type { Sample } from "../lib/data/formats";
 import { type CompressOptions, rocketLaunch } from "../lib/cli/compress";
 import type { RocketEmbeddings } from "../lib/rocket";
+import { machineInfo } from "./machine";
 import { mean, reportHeader, signed, std } from "./report";
 
 interface Variant {
@@ -105,7 +105,7 @@ async function main(): Promise<void> {
   }
   const command = `node dist/bench/rocket-ablation.js --seeds ${seeds}${values.users === "both" ? "" : ` --users ${values.users}`}${early ? " --early-stopping" : ""}`;
   const name = early ? "rocket-early" : "rocket";
-  writeFileSync(path.join(values.out!, `${name}.json`), JSON.stringify({ date: new Date().toISOString(), cpu: cpus()[0]?.model, cores: cpus().length, command, rows }, null, 1) + "\n");
+  writeFileSync(path.join(values.out!, `${name}.json`), JSON.stringify({ date: new Date().toISOString(), machine: machineInfo(), command, rows }, null, 1) + "\n");
   const md = markdown(rows, seeds, command, early);
   writeFileSync(path.join(values.out!, `${name}.md`), md);
   process.stdout.write(md);

@@ -23,6 +23,7 @@ import autocannon from "autocannon";
 
 import { DienModel, createScorer, paperDefaults, randomRequests } from "../lib";
 import type { ScoreRequest } from "../lib/types";
+import { describeMachine, machineInfo } from "./machine";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const RESULTS = path.join(ROOT, "bench", "results");
@@ -209,8 +210,8 @@ async function main(): Promise<void> {
     }
     const requests = randomRequests((await DienModel.load(weights)).config, 2000, 42, { minLen: 1, minCandidates: K, maxCandidates: K });
     const bodies = requests.map(body);
-    const cpu = os.cpus()[0]?.model ?? "unknown CPU";
-    console.log(`serving benchmark: paper defaults, K=${K}, histories 1..100, ${connections} concurrent callers, maxBatch ${maxBatch} / ${maxBatchCandidates} candidates, ${seconds} s x ${runs} runs, ${os.cpus().length} cores (${cpu})`);
+    const machine = machineInfo();
+    console.log(`serving benchmark: paper defaults, K=${K}, histories 1..100, ${connections} concurrent callers, maxBatch ${maxBatch} / ${maxBatchCandidates} candidates, ${seconds} s x ${runs} runs, ${describeMachine(machine)}`);
     const inproc: Load[] = [];
     const maxHttp: Load[] = [];
     const server = await startServer(weights, maxBatch, maxBatchCandidates);
@@ -244,8 +245,8 @@ async function main(): Promise<void> {
       console.log([...lines, "", ...summary].join("\n"));
       mkdirSync(RESULTS, { recursive: true });
       const date = new Date().toISOString().slice(0, 10);
-      writeFileSync(path.join(RESULTS, "serving.json"), JSON.stringify({ date, cpu, cores: os.cpus().length, K, seconds, runs, connections, inProcess: inproc, http: maxHttp, at80: paced80, ratio }, null, 2) + "\n");
-      writeFileSync(path.join(RESULTS, "serving.md"), [`Serving benchmark, ${date}, ${os.cpus().length} cores (${cpu}); medians of ${runs} runs of ${seconds} s.`, "", ...lines, "", ...summary, ""].join("\n"));
+      writeFileSync(path.join(RESULTS, "serving.json"), JSON.stringify({ date, machine, K, seconds, runs, connections, inProcess: inproc, http: maxHttp, at80: paced80, ratio }, null, 2) + "\n");
+      writeFileSync(path.join(RESULTS, "serving.md"), [`Serving benchmark, ${date}, ${describeMachine(machine)}; medians of ${runs} runs of ${seconds} s.`, "", ...lines, "", ...summary, ""].join("\n"));
     } finally {
       server.child.kill("SIGTERM");
     }

@@ -10,6 +10,7 @@ import { describe, expect, it } from "vitest";
 
 import { DienModel } from "../lib";
 import { native } from "../lib/native";
+import { amdGeneration, describeMachine, machineInfo } from "../bench/machine";
 
 const ROOT = path.join(__dirname, "..");
 const PROBE = path.join(__dirname, "children", "isa-probe.cjs");
@@ -145,4 +146,29 @@ describe("runtime ISA dispatch", () => {
     });
   });
   if (!emulator) it("qemu-x86_64 (Debian's qemu-user) is not installed: the emulated-CPU tests were skipped", () => undefined);
+});
+
+// Benchmarks name the CPU generation beside the model name, which a hypervisor often
+// reduces to "AMD EPYC": Zen 4 halves a 512-bit FMA, Zen 5 does not, so the same
+// fraction of peak means different things on the two.
+describe("the machine a benchmark names", () => {
+  it("tells AMD generations apart by family and model", () => {
+    expect(amdGeneration(0x19, 0x01)).toBe("Zen 3"); // Milan
+    expect(amdGeneration(0x19, 0x11)).toBe("Zen 4"); // Genoa
+    expect(amdGeneration(0x19, 0xa0)).toBe("Zen 4"); // Bergamo
+    expect(amdGeneration(0x19, 0x21)).toBe("Zen 3"); // Vermeer
+    expect(amdGeneration(0x1a, 0x02)).toBe("Zen 5"); // Turin
+    expect(amdGeneration(0x17, 0x31)).toBe("Zen 2"); // Rome
+    expect(amdGeneration(0x06, 0x8f)).toBe(""); // not AMD's numbering
+  });
+
+  it("describes this machine with its core count and widest vectors", () => {
+    const m = machineInfo();
+    expect(m.cores).toBe(os.cpus().length);
+    const text = describeMachine(m);
+    expect(text).toContain(m.cpu);
+    expect(text).toMatch(/, \d+ cores$/);
+    if (m.vectors) expect(text).toContain(m.vectors);
+    expect(describeMachine({ cpu: "AMD EPYC", cores: 2, family: 25, model: 17, generation: "Zen 4", vectors: "AVX-512" })).toBe("AMD EPYC (family 25 model 17, Zen 4, AVX-512), 2 cores");
+  });
 });
