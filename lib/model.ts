@@ -1,7 +1,7 @@
 /** DienModel: the typed, async face of one native engine. */
 import { writeFileAtomic } from "./atomic";
 import { type ConfigInput, type ModelConfig, hasGru, hasUserField, normalizeConfig } from "./config";
-import { type Vocabularies, vocabulariesFromJson, vocabulariesToJson } from "./data/vocab";
+import { type Vocabularies, vocabulariesFromJson, vocabulariesFromValue, vocabulariesToJson } from "./data/vocab";
 import { readEnvironment } from "./environment";
 import { dienError, fromNative } from "./errors";
 import { type NativeCall, type NativeEngineOptions, type NativeGradients, type NativeModel, loadedIsaLevel, native } from "./native";
@@ -25,6 +25,18 @@ import {
   expectOptions,
   invalidType,
 } from "./validate";
+import {
+  type VocabFile,
+  type VocabPlacement,
+  type VocabPlan,
+  closeVocabFile,
+  openVocabFile,
+  parseVocabReference,
+  planVocab,
+  readVocabFile,
+  removeStaleVocabFiles,
+  writeVocabFile,
+} from "./vocab-file";
 
 export interface ScoreOptions {
   /** Return logits instead of probabilities. */
@@ -43,12 +55,21 @@ export type WeightDtype = "float32" | "fp16" | "int8";
 export interface SaveOptions {
   /** "float32" (default), or a quantised file: "fp16", "int8" (a scale per row). */
   dtype?: WeightDtype;
+  /**
+   * Where save(path) keeps the vocabularies (docs/model.md §12, "Vocabularies"): "auto"
+   * (default) inside the weight file up to 8 MiB of them, beyond that in a file of their
+   * own beside it; "inline" or "file" always. toBuffer() always writes them inline.
+   */
+  vocab?: VocabPlacement;
 }
 
-function saveDtype(opts: unknown): WeightDtype {
-  if (opts === undefined) return "float32";
-  const o = expectOptions("options", opts, ["dtype"]);
-  return o.dtype === undefined ? "float32" : expectOneOf("options.dtype", o.dtype, ["float32", "fp16", "int8"] as const);
+function saveOptions(opts: unknown): { dtype: WeightDtype; vocab: VocabPlacement } {
+  if (opts === undefined) return { dtype: "float32", vocab: "auto" };
+  const o = expectOptions("options", opts, ["dtype", "vocab"]);
+  return {
+    dtype: o.dtype === undefined ? "float32" : expectOneOf("options.dtype", o.dtype, ["float32", "fp16", "int8"] as const),
+    vocab: o.vocab === undefined ? "auto" : expectOneOf("options.vocab", o.vocab, ["auto", "inline", "file"] as const),
+  };
 }
 
 export interface EngineOptions {
@@ -126,6 +147,8 @@ export const ENQUEUE = Symbol("dien.enqueue");
 export const CHECK_TRAIN_BATCH = Symbol("dien.checkTrainBatch");
 export const FROM_HANDLE = Symbol("dien.fromHandle");
 export const RUN_QUEUED = Symbol("dien.runQueued");
+/** How a file written now carries the vocabularies (lib/vocab-file.ts); the trainer's checkpoints use it too. */
+export const VOCAB_PLAN = Symbol("dien.vocabPlan");
 /** The live native handle (throws DIEN_DISPOSED after dispose()); for lib/rocket.ts. */
 export const HANDLE = Symbol("dien.handle");
 /** Scores requests already checked (and copied) by lib/requests.ts: the scorer's path. */
@@ -166,12 +189,29 @@ function words(s: string): string[] {
   return s.split(" ").filter((w) => w.length > 0);
 }
 
+/**
+ * Writes a weight file whose bytes are being made: its vocabulary file first (plan), then
+ * the file itself atomically, then whatever vocabulary file the file it replaced named.
+ */
+export async function saveWithVocab(path: string, plan: VocabPlan | undefined, bytes: Promise<Buffer>): Promise<void> {
+  try {
+    if (plan) await writeVocabFile(path, plan);
+  } catch (err) {
+    bytes.catch(() => undefined); // the failure to report is this one
+    throw err;
+  }
+  await writeFileAtomic(path, await bytes);
+  await removeStaleVocabFiles(path, plan);
+}
+
 export class DienModel implements Disposable {
   #native: NativeModel | undefined;
   readonly #config: ModelConfig;
   // One native call in flight per model (lib/queue.ts says why).
   readonly #queue = new SerialQueue();
   #vocab: Vocabularies | undefined;
+  // Vocabularies in a file of their own, read at the first use of `vocab`.
+  #vocabFile: VocabFile | undefined;
 
   private constructor(handle: NativeModel) {
     this.#native = handle;
@@ -196,16 +236,27 @@ export class DienModel implements Disposable {
     } catch (err) {
       throw fromNative(err);
     }
-    model.#attachVocab(typeof source === "string" ? `${source}: ` : "");
+    model.#attachVocab(typeof source === "string" ? source : undefined);
     return model;
   }
 
-  /** Reads the file's vocabularies, if any; a file whose vocabularies do not fit is rejected whole. */
-  #attachVocab(where: string): void {
+  /**
+   * Reads the file's vocabularies, if any; a file whose vocabularies do not fit is
+   * rejected whole. Vocabularies in a file of their own must be there, with their size;
+   * they are read (and their hash checked) at their first use.
+   */
+  #attachVocab(weightPath: string | undefined): void {
+    const where = weightPath === undefined ? "" : `${weightPath}: `;
     const text = this.#native!.vocab();
     if (text === undefined) return;
     try {
-      this.#vocab = vocabulariesFromJson(text);
+      const raw: unknown = JSON.parse(text);
+      const ref = parseVocabReference(raw, where);
+      if (ref) {
+        this.#vocabFile = openVocabFile(ref, weightPath, where);
+        return;
+      }
+      this.#vocab = vocabulariesFromValue(raw);
       checkVocab(this.#vocab, this.config, where);
     } catch (err) {
       this.dispose();
@@ -244,6 +295,19 @@ export class DienModel implements Disposable {
    * `model.vocab.items.encode(["B0012", ...])` maps a service's ids to rows (unknown -> 0).
    */
   get vocab(): Vocabularies | undefined {
+    if (this.#vocab === undefined && this.#vocabFile !== undefined) {
+      // Kept in a file of their own (docs/model.md §12): read, hash-checked and parsed now, once.
+      const f = this.#vocabFile;
+      const text = readVocabFile(f);
+      let v: Vocabularies;
+      try {
+        v = vocabulariesFromJson(text);
+      } catch (err) {
+        throw dienError("DIEN_BAD_WEIGHTS", `${f.where}its vocabulary file ${f.path} is not valid: ${(err as Error).message}`);
+      }
+      checkVocab(v, this.config, f.where);
+      this.#vocab = v;
+    }
     return this.#vocab;
   }
 
@@ -354,15 +418,37 @@ export class DienModel implements Disposable {
    */
   async toBuffer(opts?: SaveOptions): Promise<Buffer> {
     const handle = this.#handle();
-    const dtype = saveDtype(opts);
+    const { dtype } = saveOptions(opts);
+    const plan = this[VOCAB_PLAN](undefined, "inline");
     // Staged now, holding the engine: a save made before dispose() still runs.
-    return this.#enqueue<Buffer>(() => handle.stageSave(dtype), undefined);
+    return this.#enqueue<Buffer>(() => handle.stageSave(dtype, plan?.meta), undefined);
   }
 
-  /** Writes the weight file atomically: a temp file in the same folder, fsync, rename. */
+  /**
+   * Writes the weight file atomically: a temp file in the same folder, fsync, rename.
+   * Large vocabularies go to a file of their own beside it, written first (options.vocab).
+   */
   async save(path: string, opts?: SaveOptions): Promise<void> {
     if (typeof path !== "string" || path.length === 0) throw invalidType("path", "a non-empty string", path);
-    await writeFileAtomic(path, await this.toBuffer(opts));
+    const handle = this.#handle();
+    const { dtype, vocab } = saveOptions(opts);
+    const plan = this[VOCAB_PLAN](path, vocab);
+    const bytes = this.#enqueue<Buffer>(() => handle.stageSave(dtype, plan?.meta), undefined);
+    await saveWithVocab(path, plan, bytes);
+  }
+
+  /**
+   * What a file written now holds as `__metadata__.vocab`, as a VocabPlan; undefined when
+   * the engine's own text is right (or there is none). weightPath undefined: bytes, inline.
+   */
+  [VOCAB_PLAN](weightPath: string | undefined, placement: VocabPlacement): VocabPlan | undefined {
+    // Vocabularies from a file of their own are written out as parsed (the same JSON
+    // text): the file this model loaded them from may since have been replaced.
+    const handle = this.#handle();
+    const text = this.#vocabFile ? vocabulariesToJson(this.vocab!) : handle.vocab();
+    if (text === undefined) return undefined;
+    const plan = planVocab(weightPath ?? "", text, weightPath === undefined ? "inline" : placement);
+    return plan.file || this.#vocabFile ? plan : undefined;
   }
 
   info(): ModelInfo {
@@ -384,6 +470,7 @@ export class DienModel implements Disposable {
   dispose(): void {
     this.#native?.dispose();
     this.#native = undefined;
+    if (this.#vocabFile) closeVocabFile(this.#vocabFile);
   }
 
   [Symbol.dispose](): void {
@@ -404,9 +491,9 @@ export class DienModel implements Disposable {
     return this.#queue.run(task, signal);
   }
 
-  static [FROM_HANDLE](handle: NativeModel, where: string): DienModel {
+  static [FROM_HANDLE](handle: NativeModel, weightPath: string): DienModel {
     const model = new DienModel(handle);
-    model.#attachVocab(where);
+    model.#attachVocab(weightPath);
     return model;
   }
 

@@ -47,8 +47,11 @@ export interface NativeModel {
   stagePredict(inputs: Batch, logits: boolean): NativeCall;
   /** R requests packed end to end (lib/requests.ts); resolves every candidate's result in order. */
   stageRequests(requests: NativeRequests, logits: boolean): NativeCall;
-  /** The weight file's bytes, as a prepared call (resolves a Buffer); dtype "fp16" / "int8" quantises. */
-  stageSave(dtype?: string): NativeCall;
+  /**
+   * The weight file's bytes, as a prepared call (resolves a Buffer); dtype "fp16" / "int8"
+   * quantises; vocab, when given, is written as __metadata__.vocab instead of vocab().
+   */
+  stageSave(dtype?: string, vocab?: string): NativeCall;
   /** The training-mode loss and every gradient (resolves NativeGradients). */
   stageGradients(batch: TrainBatch): NativeCall;
   createTrainer(options: NativeTrainerOptions): NativeTrainer;
@@ -94,8 +97,8 @@ export interface NativeTrainerInfo {
 export interface NativeTrainer {
   /** One Adam step; resolves NativeLosses & { gradNorm }. */
   stageStep(batch: TrainBatch): NativeCall;
-  /** Weights + optimiser state as a checkpoint file's bytes (resolves a Buffer). */
-  stageSave(): NativeCall;
+  /** Weights + optimiser state as a checkpoint file's bytes (resolves a Buffer); vocab as for NativeModel.stageSave. */
+  stageSave(vocab?: string): NativeCall;
   endEpoch(): void;
   info(): NativeTrainerInfo;
 }

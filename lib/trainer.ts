@@ -1,8 +1,7 @@
 /** Trainer: Adam on a DienModel, in place, through the model's queue; checkpoints that resume bit for bit. */
-import { writeFileAtomic } from "./atomic";
 import { fromNative } from "./errors";
 // model.ts imports this file too: the cycle is safe because neither uses the other at load time.
-import { CHECK_TRAIN_BATCH, DienModel, ENQUEUE, type EngineOptions, FROM_HANDLE, RUN_QUEUED, engineOptions } from "./model";
+import { CHECK_TRAIN_BATCH, DienModel, ENQUEUE, type EngineOptions, FROM_HANDLE, RUN_QUEUED, VOCAB_PLAN, engineOptions, saveWithVocab } from "./model";
 import { type NativeLosses, type NativeTrainer, type NativeTrainerOptions, native } from "./native";
 import type { TrainBatch } from "./types";
 import { expectOptions, invalidType, signalOption } from "./validate";
@@ -81,7 +80,7 @@ export class Trainer {
     const options = engineOptions(opts);
     try {
       const { model, trainer } = await native().resumeTrainer(path, options);
-      return new Trainer(DienModel[FROM_HANDLE](model, `${path}: `), trainer);
+      return new Trainer(DienModel[FROM_HANDLE](model, path), trainer);
     } catch (err) {
       throw fromNative(err);
     }
@@ -120,12 +119,17 @@ export class Trainer {
 
   /** Weights + optimiser state as checkpoint bytes (a weight file that DienModel.load also reads). */
   async toBuffer(): Promise<Buffer> {
-    return this.model[ENQUEUE]<Buffer>(() => this.#native.stageSave());
+    const plan = this.model[VOCAB_PLAN](undefined, "inline");
+    return this.model[ENQUEUE]<Buffer>(() => this.#native.stageSave(plan?.meta));
   }
 
-  /** Writes the checkpoint atomically (temp file, fsync, rename). */
+  /**
+   * Writes the checkpoint atomically (temp file, fsync, rename); large vocabularies in a
+   * file of their own beside it, as DienModel.save does.
+   */
   async save(path: string): Promise<void> {
     if (typeof path !== "string" || path.length === 0) throw invalidType("path", "a non-empty string", path);
-    await writeFileAtomic(path, await this.toBuffer());
+    const plan = this.model[VOCAB_PLAN](path, "auto");
+    await saveWithVocab(path, plan, this.model[ENQUEUE]<Buffer>(() => this.#native.stageSave(plan?.meta)));
   }
 }

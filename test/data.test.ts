@@ -1,7 +1,7 @@
 // The data pipeline (docs/model.md §13): the original formats' readers on byte-exact
 // fixtures, the MovieLens protocol, vocabularies, negatives and batches. Tests that read
 // ../shared/data skip with a message when it is absent.
-import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
@@ -176,6 +176,137 @@ describe("vocabularies in the weight file", () => {
     await expect(DienModel.create({ ...config, itemVocab: 9 }, { vocab })).rejects.toThrow("options.vocab.items holds 5 ids but the model's vocabulary has 9");
     using plain = await DienModel.create(config);
     expect(plain.vocab).toBeUndefined();
+  });
+});
+
+describe("large vocabularies in a file of their own", () => {
+  const setup = async () => {
+    const { DienModel } = await import("../lib");
+    const tokens = (prefix: string, n: number) => ["", ...Array.from({ length: n - 1 }, (_, i) => `${prefix}${i}`)];
+    const vocab = { items: new Vocabulary(tokens("item-", 50)), cats: new Vocabulary(tokens("cat-", 6)) };
+    const config = { model: "dien" as const, itemVocab: 50, catVocab: 6, dItem: 4, dCat: 4, hidden: 8, maxLen: 5 };
+    const model = await DienModel.create(config, { seed: 3, vocab });
+    const dir = mkdtempSync(path.join(tmpdir(), "dien-vocabfile-"));
+    return { DienModel, vocab, config, model, dir, file: path.join(dir, "m.safetensors") };
+  };
+  const vocabFiles = (dir: string) => readdirSync(dir).filter((n) => n.includes(".vocab-"));
+  const header = (file: string) => {
+    const b = readFileSync(file);
+    return JSON.parse(b.subarray(8, 8 + Number(b.readBigUInt64LE(0))).toString()) as { __metadata__: { vocab: string } };
+  };
+
+  it("save puts them beside the weight file, named by their hash; load finds them, and the first use checks and reads them", async () => {
+    const { DienModel, vocab, model, dir, file } = await setup();
+    using _m = model;
+    await model.save(file, { vocab: "file" });
+    const [name] = vocabFiles(dir);
+    expect(vocabFiles(dir)).toHaveLength(1);
+    expect(name).toMatch(/^m\.safetensors\.vocab-[0-9a-f]{16}\.json$/);
+    const ref = JSON.parse(header(file).__metadata__.vocab) as { file: string; bytes: number; sha256: string };
+    expect(ref.file).toBe(name);
+    expect(ref.bytes).toBe(statSync(path.join(dir, name!)).size);
+    using loaded = await DienModel.load(file);
+    expect(loaded.vocab!.items.toJSON()).toEqual(vocab.items.toJSON());
+    expect(loaded.vocab!.cats.encode(["cat-3", "nope"])).toEqual(Int32Array.of(4, 0));
+    // Saved again (inline now), the weight file no longer names the vocabulary file: it goes.
+    await loaded.save(file, { vocab: "inline" });
+    expect(vocabFiles(dir)).toEqual([]);
+    expect(header(file).__metadata__.vocab.startsWith('{"items":')).toBe(true);
+    // Bytes always carry them inline, and a model read from its vocabulary file writes them out whole.
+    await model.save(file, { vocab: "file" });
+    using again = await DienModel.load(file);
+    using fromBytes = await DienModel.load(await again.toBuffer({ dtype: "int8" }));
+    expect(fromBytes.vocab!.items.toJSON()).toEqual(vocab.items.toJSON());
+    // A quantised copy elsewhere gets its own vocabulary file, with the same bytes.
+    const other = path.join(dir, "small.safetensors");
+    await again.save(other, { dtype: "int8", vocab: "file" });
+    expect(vocabFiles(dir).sort()).toEqual([name, name!.replace("m.safetensors", "small.safetensors")].sort());
+    using small = await DienModel.load(other);
+    expect(small.vocab!.cats.toJSON()).toEqual(vocab.cats.toJSON());
+  });
+
+  it("a missing, truncated, changed or misnamed vocabulary file is a clear DIEN_BAD_WEIGHTS, never a silent model without them", async () => {
+    const { DienModel, model, dir, file } = await setup();
+    using _m = model;
+    await model.save(file, { vocab: "file" });
+    const vf = path.join(dir, vocabFiles(dir)[0]!);
+    const good = readFileSync(vf);
+    // Changed in place (same size): the load succeeds, the first use refuses.
+    const flipped = Buffer.from(good);
+    flipped[20] ^= 1;
+    writeFileSync(vf, flipped);
+    using changed = await DienModel.load(file);
+    expect(() => changed.vocab).toThrow(expect.objectContaining({ code: "DIEN_BAD_WEIGHTS", message: expect.stringMatching(/has sha256 [0-9a-f]{64}, not the/) }));
+    writeFileSync(vf, good.subarray(0, good.length - 1));
+    await expect(DienModel.load(file)).rejects.toMatchObject({ code: "DIEN_BAD_WEIGHTS", message: expect.stringContaining(`holds ${good.length - 1} bytes but the weight file says ${good.length}`) });
+    rmSync(vf);
+    await expect(DienModel.load(file)).rejects.toMatchObject({ code: "DIEN_BAD_WEIGHTS", message: expect.stringContaining("cannot be read") });
+    writeFileSync(vf, good);
+    await expect(DienModel.load(readFileSync(file))).rejects.toMatchObject({ code: "DIEN_BAD_WEIGHTS", message: expect.stringContaining("load the weight file by its path") });
+    // A header must not send the load anywhere but the weight file's folder.
+    const withRef = (ref: object) => {
+      const b = readFileSync(file);
+      const n = Number(b.readBigUInt64LE(0));
+      const h = JSON.parse(b.subarray(8, 8 + n).toString()) as { __metadata__: Record<string, string> };
+      h.__metadata__.vocab = JSON.stringify(ref);
+      let text = JSON.stringify(h);
+      while ((8 + text.length) % 8) text += " ";
+      const len = Buffer.alloc(8);
+      len.writeBigUInt64LE(BigInt(text.length));
+      const out = path.join(dir, "lying.safetensors");
+      writeFileSync(out, Buffer.concat([len, Buffer.from(text), b.subarray(8 + n)]));
+      return out;
+    };
+    const ref = JSON.parse(header(file).__metadata__.vocab) as { file: string; bytes: number; sha256: string };
+    for (const [bad, why] of [
+      [{ ...ref, file: `../${ref.file}` }, "must name a vocabulary file beside the weight file"],
+      [{ ...ref, file: "/etc/passwd" }, "must name a vocabulary file beside the weight file"],
+      [{ ...ref, sha256: "0".repeat(64) }, "does not carry the start of its sha256"],
+      [{ ...ref, bytes: -1 }, "bytes must be an integer >= 2"],
+      [{ ...ref, extra: 1 }, 'unknown key "extra"'],
+    ] as const)
+      await expect(DienModel.load(withRef(bad)), why).rejects.toMatchObject({ code: "DIEN_BAD_WEIGHTS", message: expect.stringContaining(why) });
+  });
+
+  it("a model reads the vocabularies that were beside its weight file when it loaded, even after a new pair replaced them", async () => {
+    const { DienModel, vocab, config, model, dir, file } = await setup();
+    using _m = model;
+    await model.save(file, { vocab: "file" });
+    using old = await DienModel.load(file);
+    const renamed = { items: new Vocabulary(vocab.items.toJSON().map((t) => (t ? `new-${t}` : t))), cats: vocab.cats };
+    using next = await DienModel.create(config, { seed: 4, vocab: renamed });
+    await next.save(file, { vocab: "file" });
+    expect(vocabFiles(dir)).toHaveLength(1); // the old pair's vocabulary file is gone from the folder ...
+    expect(old.vocab!.items.token(1)).toBe(vocab.items.token(1)); // ... but not from the model that loaded it
+    using fresh = await DienModel.load(file);
+    expect(fresh.vocab!.items.token(1)).toBe(`new-${vocab.items.token(1)}`);
+    // Saving the old model writes its own vocabularies back out, from what it parsed.
+    await old.save(file, { vocab: "file" });
+    using back = await DienModel.load(file);
+    expect(back.vocab!.items.toJSON()).toEqual(vocab.items.toJSON());
+  });
+
+  it("checkpoints keep them in a file too, and resume reads it; the engine never writes a header a reader would refuse", async () => {
+    const { DienModel, vocab, config, model, dir } = await setup();
+    using _m = model;
+    const { Trainer, randomTrainBatch } = await import("../lib");
+    // Vocabularies over 8 MiB go to a file by default; inline, a header over 100 MiB is refused before anything is written.
+    const long = (p: string, n: number, width: number) => ["", ...Array.from({ length: n - 1 }, (_, i) => `${p}${i}-`.padEnd(width, "x"))];
+    const huge = { items: new Vocabulary(long("i", 50, 2_200_000)), cats: vocab.cats };
+    using big = await DienModel.create(config, { seed: 3, vocab: huge });
+    await expect(big.toBuffer()).rejects.toMatchObject({ message: expect.stringMatching(/^vocab: the vocabularies take \d+ bytes of JSON, which would make a \d+-byte header, over the 104857600 bytes a reader accepts/) });
+    const bigFile = path.join(dir, "big.safetensors");
+    await big.save(bigFile);
+    expect(statSync(bigFile).size).toBeLessThan(1 << 20);
+    const trainer = big.trainer();
+    await trainer.step(randomTrainBatch(big.config, 4, 1));
+    const ckpt = path.join(dir, "ckpt.safetensors");
+    await trainer.save(ckpt);
+    await trainer.save(ckpt); // the same vocabularies again: the file is kept, not rewritten
+    expect(vocabFiles(dir).filter((n) => n.startsWith("ckpt."))).toHaveLength(1);
+    const resumed = await Trainer.resume(ckpt);
+    expect(resumed.model.vocab!.items.token(49)).toBe(huge.items.token(49));
+    resumed.model.dispose();
   });
 });
 

@@ -3,7 +3,8 @@
  * files") and how far it is from the float model: on a seeded random batch of the
  * model's own config always, and in test AUC when a test file is given.
  */
-import { statSync } from "node:fs";
+import { readdirSync, statSync } from "node:fs";
+import * as path from "node:path";
 
 import { DienModel, type WeightDtype } from "../model";
 import { randomBatch } from "../synthetic";
@@ -22,7 +23,8 @@ export interface QuantizeReport {
   text: string;
   json: {
     dtype: string;
-    bytes: { float32: number; quantized: number; ratio: number };
+    /** The weight files' sizes; vocabularies kept in a file of their own (the same for both) are not counted: `vocabulary`. */
+    bytes: { float32: number; quantized: number; ratio: number; vocabulary?: number };
     /** On 4096 random samples of the model's config (seed 1): probabilities and logits. */
     error: { maxAbsProbability: number; meanAbsProbability: number; relativeLogit: number };
     test?: { float32: TestMetrics; quantized: TestMetrics };
@@ -47,15 +49,18 @@ export async function quantizeCommand(o: QuantizeOptions): Promise<QuantizeRepor
     num += (lf[i]! - lq[i]!) ** 2;
     den += lf[i]! ** 2;
   }
-  const bytes = { float32: statSync(o.weights).size, quantized: statSync(o.out).size, ratio: 0 };
+  const bytes: QuantizeReport["json"]["bytes"] = { float32: statSync(o.weights).size, quantized: statSync(o.out).size, ratio: 0 };
   bytes.ratio = bytes.float32 / bytes.quantized;
+  const vocabFile = readdirSync(path.dirname(path.resolve(o.out))).find((n) => n.startsWith(`${path.basename(o.out)}.vocab-`) && n.endsWith(".json"));
+  if (vocabFile) bytes.vocabulary = statSync(path.join(path.dirname(path.resolve(o.out)), vocabFile)).size;
   const json: QuantizeReport["json"] = {
     dtype: o.dtype,
     bytes,
     error: { maxAbsProbability: maxAbs, meanAbsProbability: sumAbs / lf.length, relativeLogit: Math.sqrt(num / Math.max(den, 1e-30)) },
   };
   const lines = [
-    `${o.dtype}: ${o.out}, ${bytes.quantized} bytes (${bytes.ratio.toFixed(2)}x smaller than ${bytes.float32})`,
+    `${o.dtype}: ${o.out}, ${bytes.quantized} bytes (${bytes.ratio.toFixed(2)}x smaller than ${bytes.float32})` +
+      (vocabFile ? `; its vocabularies are in ${vocabFile} (${bytes.vocabulary} bytes, as large for both, not counted)` : ""),
     `on 4096 random samples: |p - p_float| max ${maxAbs.toExponential(2)}, mean ${json.error.meanAbsProbability.toExponential(2)}; logits' relative error ${json.error.relativeLogit.toExponential(2)}`,
   ];
   if (o.test) {

@@ -69,7 +69,13 @@ export function vocabulariesToJson(v: Vocabularies): string {
 }
 
 export function vocabulariesFromJson(text: string): Vocabularies {
-  const raw = JSON.parse(text) as { items?: unknown; cats?: unknown; users?: unknown };
+  return vocabulariesFromValue(JSON.parse(text));
+}
+
+/** Vocabularies from their parsed JSON ({ items, cats, users? }: arrays of strings). */
+export function vocabulariesFromValue(value: unknown): Vocabularies {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new TypeError("vocab: expected an object { items, cats, users? }");
+  const raw = value as { items?: unknown; cats?: unknown; users?: unknown };
   const list = (field: string, v: unknown): Vocabulary => {
     if (!Array.isArray(v)) throw new TypeError(`vocab.${field}: expected an array of strings`);
     return new Vocabulary(v as string[]);

@@ -108,6 +108,14 @@ export class ModelService {
       const before = await identity(file);
       const version = await fileVersion(file);
       const model = await DienModel.load(file, this.#options.engine);
+      try {
+        // Vocabularies kept in a file of their own are read at their first use: make that
+        // now, so that a bad one fails the reload, not the first request.
+        void model.vocab;
+      } catch (err) {
+        model.dispose();
+        throw err;
+      }
       if ((await identity(file).catch(() => "gone")) !== before) {
         model.dispose();
         throw dienError("DIEN_IO", `${file}: the file changed while it was being loaded; reload again once it is complete`);

@@ -118,14 +118,14 @@ void Engine::scoreRequests(const RequestsView& r, float* out, bool logits) {
   finish(out, r.candidates(), logits, "candidate");
 }
 
-std::vector<uint8_t> Engine::save(StorageType dtype) const {
+std::vector<uint8_t> Engine::save(StorageType dtype, const std::string* vocab) const {
   std::lock_guard<std::mutex> lock(mutex_);
-  return writeSafetensors(config_, *weights_, nullptr, vocab_, dtype);
+  return writeSafetensors(config_, *weights_, nullptr, vocab ? *vocab : vocab_, dtype);
 }
 
-std::vector<uint8_t> Engine::saveWith(const CheckpointView& extras) const {
+std::vector<uint8_t> Engine::saveWith(const CheckpointView& extras, const std::string* vocab) const {
   std::lock_guard<std::mutex> lock(mutex_);
-  return writeSafetensors(config_, *weights_, &extras, vocab_);
+  return writeSafetensors(config_, *weights_, &extras, vocab ? *vocab : vocab_);
 }
 
 const train::GradLayout& Engine::gradLayout() {

@@ -57,10 +57,12 @@ class Engine {
   void predict(const BatchView& b, float* out, bool logits);
   // Results in candidate order, out[candOff[R]] (docs/model.md §15).
   void scoreRequests(const RequestsView& r, float* out, bool logits);
-  // dtype F16 / I8: a quantised file (docs/model.md §12).
-  std::vector<uint8_t> save(StorageType dtype = StorageType::F32) const;
+  // dtype F16 / I8: a quantised file (docs/model.md §12). vocab, when given, is what
+  // __metadata__.vocab holds instead of vocab() (the caller may keep the vocabularies in
+  // a file of their own and write a reference to it: lib/vocab-file.ts).
+  std::vector<uint8_t> save(StorageType dtype = StorageType::F32, const std::string* vocab = nullptr) const;
   // The weights plus a trainer's state (train/trainer.h), under the engine's lock.
-  std::vector<uint8_t> saveWith(const CheckpointView& extras) const;
+  std::vector<uint8_t> saveWith(const CheckpointView& extras, const std::string* vocab = nullptr) const;
 
   // Training runs on the CPU whatever backend serves. lossAndGradients validates the batch
   // and computes the training-mode loss and every gradient, changing nothing. trainStep

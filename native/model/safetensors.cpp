@@ -16,8 +16,6 @@ namespace dien {
 
 namespace {
 
-constexpr uint64_t kMaxHeader = 100u << 20;  // 100 MiB of JSON is far beyond any real header
-
 struct Entry {
   std::string name;
   uint64_t begin = 0, end = 0;
@@ -85,7 +83,9 @@ Parsed parseHeader(const uint8_t* bytes, size_t size) {
   for (int i = 7; i >= 0; --i) headerLen = (headerLen << 8) | bytes[i];
   if (headerLen > size - 8)
     throw FormatError(cat("weights: header length ", headerLen, " runs past the end of the file (", size, " bytes)"));
-  if (headerLen > kMaxHeader) throw FormatError(cat("weights: header length ", headerLen, " is implausibly large"));
+  if (headerLen > kMaxHeader)
+    throw FormatError(
+        cat("weights: header length ", headerLen, " is over the ", kMaxHeader, " bytes a reader accepts"));
   const std::string headerText(reinterpret_cast<const char*>(bytes + 8), headerLen);
   Json header;
   try {
@@ -515,6 +515,11 @@ std::vector<uint8_t> writeSafetensors(const Config& c, const Weights& w, const C
   }
   std::string text = header.dump();
   while ((8 + text.size()) % 8 != 0) text += ' ';  // keep the data section 8-byte aligned
+  // Never write a file that no reader (this one included) would load.
+  if (text.size() > kMaxHeader)
+    throw InputError(cat("vocab: the vocabularies take ", vocab.size(), " bytes of JSON, which would make a ",
+                         text.size(), "-byte header, over the ", kMaxHeader,
+                         " bytes a reader accepts: keep them in a file of their own (save(path) does so)"));
   std::vector<uint8_t> out(8 + text.size() + offset);
   uint64_t len = text.size();
   for (int i = 0; i < 8; ++i) out[i] = static_cast<uint8_t>(len >> (8 * i));

@@ -41,6 +41,11 @@ struct CheckpointView {
   const Weights* v = nullptr;
 };
 
+// The largest header a reader accepts (and a writer writes): 100 MiB, as other
+// safetensors readers; model tensors take a few KB of it, so only vocabularies carried
+// inline come near it (lib/vocab-file.ts moves large ones to a file of their own).
+constexpr uint64_t kMaxHeader = 100u << 20;
+
 // extras: where a checkpoint's optimiser state goes (null: ignore it).
 LoadedWeights readSafetensors(const uint8_t* bytes, size_t size, CheckpointState* extras = nullptr);
 // The same checks on a mapped file; the weights then live in the mapping (docs/model.md

@@ -177,8 +177,9 @@ Napi::Value ModelWrap::StageRequests(const Napi::CallbackInfo& info) {
   });
 }
 
-// stageSave(dtype?: "float32" | "fp16" | "int8") -> prepared call resolving the weight
-// file's bytes; it holds its own share of the engine, so a save made before dispose()
+// stageSave(dtype?: "float32" | "fp16" | "int8", vocab?: string) -> prepared call
+// resolving the weight file's bytes; vocab replaces what __metadata__.vocab would hold
+// (Engine::save). It holds its own share of the engine, so a save made before dispose()
 // still runs.
 Napi::Value ModelWrap::StageSave(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -188,7 +189,11 @@ Napi::Value ModelWrap::StageSave(const Napi::CallbackInfo& info) {
       if (!info[0].IsString()) throw TypeMismatch(cat("dtype: expected a string but got ", describeJsValue(info[0])));
       dtype = storageTypeFromName(info[0].As<Napi::String>().Utf8Value());
     }
-    return wrapCall(env, std::make_unique<BytesJob>([e = engine(), dtype] { return e->save(dtype); }), "dien.save");
+    std::optional<std::string> vocab = optionalVocab(info, 1);
+    return wrapCall(env, std::make_unique<BytesJob>([e = engine(), dtype, vocab = std::move(vocab)] {
+                      return e->save(dtype, vocab ? &*vocab : nullptr);
+                    }),
+                    "dien.save");
   });
 }
 

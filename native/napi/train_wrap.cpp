@@ -200,7 +200,11 @@ Napi::Value TrainerWrap::StageStep(const Napi::CallbackInfo& info) {
 Napi::Value TrainerWrap::StageSave(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guarded(env, [&]() -> Napi::Value {
-    return wrapCall(env, std::make_unique<BytesJob>([t = trainer_] { return t->save(); }), "dien.trainerSave");
+    std::optional<std::string> vocab = optionalVocab(info, 0);
+    return wrapCall(env, std::make_unique<BytesJob>([t = trainer_, vocab = std::move(vocab)] {
+                      return t->save(vocab ? &*vocab : nullptr);
+                    }),
+                    "dien.trainerSave");
   });
 }
 

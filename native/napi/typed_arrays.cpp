@@ -108,4 +108,10 @@ std::vector<uint8_t> copyUint8Array(const Napi::Value& v, const std::string& fie
   return out;
 }
 
+std::optional<std::string> optionalVocab(const Napi::CallbackInfo& info, size_t i) {
+  if (info.Length() <= i || info[i].IsUndefined()) return std::nullopt;
+  if (!info[i].IsString()) throw TypeMismatch(cat("vocab: expected a string but got ", describeJsValue(info[i])));
+  return info[i].As<Napi::String>().Utf8Value();
+}
+
 }  // namespace dien

@@ -7,6 +7,7 @@
 #include <napi.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,5 +23,8 @@ std::vector<int32_t> copyInt32Array(const Napi::Value& v, const std::string& fie
 std::vector<float> copyFloat32Array(const Napi::Value& v, const std::string& field);
 // A copy of the Uint8Array (or Buffer) v.
 std::vector<uint8_t> copyUint8Array(const Napi::Value& v, const std::string& field);
+// Argument i of a save as the text __metadata__.vocab should hold: absent or undefined
+// gives nullopt (the engine's own), a string its copy, anything else a TypeError.
+std::optional<std::string> optionalVocab(const Napi::CallbackInfo& info, size_t i);
 
 }  // namespace dien

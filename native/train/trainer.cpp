@@ -107,14 +107,14 @@ void Trainer::endEpoch() {
   lr_ *= opts_.lrDecay;
 }
 
-std::vector<uint8_t> Trainer::save() const {
+std::vector<uint8_t> Trainer::save(const std::string* vocab) const {
   CheckpointView st;
   st.trainer = stateJson();
   std::unique_ptr<Weights> zero;
   if (!m_) zero = std::make_unique<Weights>(engine_->config());  // no step yet: zero moments
   st.m = m_ ? m_.get() : zero.get();
   st.v = v_ ? v_.get() : zero.get();
-  return engine_->saveWith(st);
+  return engine_->saveWith(st, vocab);
 }
 
 }  // namespace dien

@@ -30,8 +30,9 @@ class Trainer {
   // One Adam step on a validated-here batch. A batch that fails validation, or whose
   // loss or gradient is not finite, changes nothing.
   StepResult step(const TrainBatchView& b);
-  void endEpoch();                    // lr *= lrDecay
-  std::vector<uint8_t> save() const;  // weights + optimiser state
+  void endEpoch();  // lr *= lrDecay
+  // Weights + optimiser state; vocab as for Engine::save.
+  std::vector<uint8_t> save(const std::string* vocab = nullptr) const;
 
   const std::shared_ptr<Engine>& engine() const { return engine_; }
   const AdamOptions& options() const { return opts_; }
