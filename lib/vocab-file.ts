@@ -16,7 +16,7 @@
  * weight file is in place.
  */
 import { createHash } from "node:crypto";
-import { closeSync, openSync, promises as fs, fstatSync, readSync } from "node:fs";
+import { closeSync, constants, openSync, promises as fs, fstatSync, readSync } from "node:fs";
 import * as path from "node:path";
 
 import { writeFileAtomic } from "./atomic";
@@ -77,7 +77,8 @@ export function openVocabFile(ref: VocabReference, weightPath: string | undefine
   let fd: number | undefined;
   let size: number;
   try {
-    fd = openSync(file, "r");
+    // Non-blocking, so that a FIFO put in the file's place is refused instead of waiting for a writer.
+    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
     const st = fstatSync(fd);
     if (!st.isFile()) throw new Error("not a regular file");
     size = st.size;
@@ -101,8 +102,10 @@ export function closeVocabFile(f: VocabFile): void {
 export function readVocabFile(f: VocabFile): string {
   let bytes: Buffer;
   try {
-    f.fd ??= openSync(f.path, "r");
-    const size = fstatSync(f.fd).size;
+    f.fd ??= openSync(f.path, constants.O_RDONLY | constants.O_NONBLOCK);
+    const st = fstatSync(f.fd);
+    if (!st.isFile()) throw new Error("not a regular file");
+    const size = st.size;
     if (size !== f.bytes) throw new Error(`it holds ${size} bytes but the weight file says ${f.bytes}`);
     bytes = Buffer.allocUnsafe(size);
     let at = 0;

@@ -1,6 +1,7 @@
 // The data pipeline (docs/model.md §13): the original formats' readers on byte-exact
 // fixtures, the MovieLens protocol, vocabularies, negatives and batches. Tests that read
 // ../shared/data skip with a message when it is absent.
+import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
@@ -241,6 +242,10 @@ describe("large vocabularies in a file of their own", () => {
     await expect(DienModel.load(file)).rejects.toMatchObject({ code: "DIEN_BAD_WEIGHTS", message: expect.stringContaining(`holds ${good.length - 1} bytes but the weight file says ${good.length}`) });
     rmSync(vf);
     await expect(DienModel.load(file)).rejects.toMatchObject({ code: "DIEN_BAD_WEIGHTS", message: expect.stringContaining("cannot be read") });
+    // Something else in its place (a FIFO would block a plain open until a writer came).
+    spawnSync("mkfifo", [vf]);
+    await expect(DienModel.load(file)).rejects.toMatchObject({ code: "DIEN_BAD_WEIGHTS", message: expect.stringContaining("not a regular file") });
+    rmSync(vf);
     writeFileSync(vf, good);
     await expect(DienModel.load(readFileSync(file))).rejects.toMatchObject({ code: "DIEN_BAD_WEIGHTS", message: expect.stringContaining("load the weight file by its path") });
     // A header must not send the load anywhere but the weight file's folder.
