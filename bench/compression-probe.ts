@@ -3,7 +3,8 @@
  * is its own (bench/compression.ts runs it once per file): load time (the addon already
  * loaded), resident memory growth over loading the addon and the file and scoring, and CPU
  * throughput at B = 1024 and B = 1 (medians), on a seeded
- * batch of the model's own config with lengths uniform in 1..maxLen.
+ * batch of the model's own config with lengths uniform in 1..maxLen; and, for a file with
+ * vocabularies, the time their first use takes.
  *   node dist/bench/compression-probe.js <file> [--threads 0]
  * Prints one JSON object.
  */
@@ -41,6 +42,9 @@ async function main(): Promise<void> {
   }
   const rss = process.memoryUsage().rss;
   const info = model.info();
+  // Last, after the memory reading: the first use of vocabularies kept in a file of their own reads them.
+  t0 = performance.now();
+  const vocabMs = model.vocab === undefined ? undefined : performance.now() - t0;
   console.log(
     JSON.stringify({
       file,
@@ -51,6 +55,7 @@ async function main(): Promise<void> {
       rssGrowthMiB: (rss - rss0) / 2 ** 20,
       weightBytes: info.weightBytes,
       threads: info.threads,
+      vocabMs,
     }),
   );
 }

@@ -15,7 +15,7 @@
  * dataset (or the mapped-load table) and keeps the rest of compression.json.
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
@@ -27,7 +27,7 @@ import type { Sample } from "../lib/data/formats";
 import { loadMovieLens } from "../lib/data/movielens";
 import { type CompressOptions, rocketLaunch } from "../lib/cli/compress";
 import { evaluate } from "../lib/cli/pipeline";
-import { machineInfo } from "./machine";
+import { describeMachine, machineInfo } from "./machine";
 import { type Provenance, mean, reportHeader, signed, std } from "./report";
 import { growItems } from "./sparse-file";
 
@@ -40,6 +40,8 @@ interface Probe {
   latencyMs: number;
   rssGrowthMiB: number;
   weightBytes: number;
+  /** The first use of `model.vocab` (files with vocabularies). */
+  vocabMs?: number;
 }
 
 interface DatasetResult {
@@ -127,15 +129,17 @@ async function runDataset(name: string, slug: string, split: (seed: number) => {
 }
 
 /** Load time of the rocket light net's file grown to more item rows (sparse). */
-function loadTimes(small: string, dir: string): { items: number; bytes: number; loadMs: number }[] {
+function loadTimes(small: string, dir: string): { items: number; bytes: number; loadMs: number; vocabBytes?: number; vocabMs?: number }[] {
   const bytes = readFileSync(small);
   const out = [];
-  for (const items of [100_000, 14_000_000, 140_000_000]) {
+  // 14 million string ids are what a header cannot hold: they go to a vocabulary file.
+  for (const [items, vocab] of [[100_000, false], [14_000_000, false], [140_000_000, false], [14_000_000, true]] as const) {
     const file = path.join(dir, `grown-${items}.safetensors`);
-    growItems(bytes, items, file);
-    const runs = [0, 1, 2].map(() => probe(file).loadMs).sort((a, b) => a - b);
-    out.push({ items, bytes: statSync(file).size, loadMs: runs[1]! });
-    rmSync(file);
+    const vocabBytes = growItems(bytes, items, file, { vocab });
+    const runs = [0, 1, 2].map(() => probe(file)).sort((a, b) => a.loadMs - b.loadMs);
+    const vocabMs = runs[1]!.vocabMs;
+    out.push({ items, bytes: statSync(file).size, loadMs: runs[1]!.loadMs, ...(vocabBytes === undefined ? {} : { vocabBytes, vocabMs }) });
+    for (const name of readdirSync(dir)) if (name.startsWith(path.basename(file))) rmSync(path.join(dir, name));
   }
   return out;
 }
@@ -144,7 +148,7 @@ function fmtBytes(n: number): string {
   return n >= 2 ** 30 ? `${(n / 2 ** 30).toFixed(2)} GiB` : n >= 2 ** 20 ? `${(n / 2 ** 20).toFixed(2)} MiB` : `${(n / 1024).toFixed(1)} KiB`;
 }
 
-function markdown(results: DatasetResult[], loads: ReturnType<typeof loadTimes>, command: string, made: Provenance): string {
+function markdown(results: DatasetResult[], loads: ReturnType<typeof loadTimes>, command: string, made: Provenance, loadsMade?: Provenance): string {
   const lines = [
     ...reportHeader("Compression: Rocket Launching and quantised weights", command, made),
     `Protocol: zoo model \`dien\` at the paper's defaults (d = 18/18/18, T = 100, mlp attention 80-40, MLP 200-80, Dice, aux net on) with H = 108 for the booster and H = 32 for the light net; Rocket Launching with λ = 0.03 (docs/model.md §11); batch 128, each dataset's recipe and seeds below (a seed sets the split, initialisation, shuffles and negatives). "light alone" is the H = 32 net trained by itself from the same initial weights with the same budget. fp16 and int8 are the rocket light net's quantised files (docs/model.md §12). AUC is the mean ± standard deviation over seeds, and the AUC difference is paired (the two nets of one seed see the same split); the other columns come from seed 1's files, each measured in a fresh process: resident memory growth over loading the addon and the file and scoring (the addon's code is the same few MiB for every net), CPU samples/s at B = 1024 and latency at B = 1 (medians, lengths uniform in 1..100 and 100), default threads.`,
@@ -181,8 +185,9 @@ function markdown(results: DatasetResult[], loads: ReturnType<typeof loadTimes>,
       "",
     );
   }
-  lines.push("## Mapped loading", "", "The rocket light net's file with its item table grown to more rows (a sparse file: the new rows are a hole), loaded by `DienModel.load` (mapped) in a fresh process with the addon already loaded; median of 3. Every tensor but the tables is checked at load; table rows are checked where they are read, so the load does not touch the table.", "", "| item rows | file | load time |", "|---:|---:|---:|");
-  for (const l of loads) lines.push(`| ${l.items.toLocaleString("en-US")} | ${fmtBytes(l.bytes)} | ${l.loadMs.toFixed(1)} ms |`);
+  const loadsWhen = loadsMade?.machine ? ` Measured ${loadsMade.date.slice(0, 10)}, ${describeMachine(loadsMade.machine)}, with \`node dist/bench/compression.js --only loads\`.` : "";
+  lines.push("## Mapped loading", "", "The rocket light net's file with its item table grown to more rows (a sparse file: the new rows are a hole), loaded by `DienModel.load` (mapped) in a fresh process with the addon already loaded; median of 3. Every tensor but the tables is checked at load; table rows are checked where they are read, so the load does not touch the table. With string ids for every row, the vocabularies are in a file of their own beside the weight file (docs/model.md §12), which the load opens and checks the size of; the first use of `model.vocab` reads it." + loadsWhen, "", "| item rows | file | vocabularies | load time |", "|---:|---:|---|---:|");
+  for (const l of loads) lines.push(`| ${l.items.toLocaleString("en-US")} | ${fmtBytes(l.bytes)} | ${l.vocabBytes === undefined ? "none" : `a file of ${fmtBytes(l.vocabBytes)} (first use of \`model.vocab\`: ${((l.vocabMs ?? NaN) / 1000).toFixed(1)} s)`} | ${l.loadMs.toFixed(1)} ms |`);
   lines.push("", "![AUC against CPU throughput](compression.svg)", "");
   return lines.join("\n");
 }
@@ -218,13 +223,15 @@ function chart(results: DatasetResult[]): string {
 
 interface Report extends Provenance {
   command: string;
+  /** When and where the mapped-load table was measured, when that was not with the datasets (--only loads). */
+  loadsMade?: Provenance;
   results: DatasetResult[];
   loads: ReturnType<typeof loadTimes>;
 }
 
 function render(out: string): void {
   const j = JSON.parse(readFileSync(path.join(out, "compression.json"), "utf8")) as Report;
-  writeFileSync(path.join(out, "compression.md"), markdown(j.results, j.loads, j.command, j));
+  writeFileSync(path.join(out, "compression.md"), markdown(j.results, j.loads, j.command, j, j.loadsMade));
   writeFileSync(path.join(out, "compression.svg"), chart(j.results));
 }
 
@@ -249,6 +256,7 @@ async function main(): Promise<void> {
       // The embedded data, as `npm start` draws it (its own train and test users per seed).
       keep(await runDataset("embedded drifting interests", "drift", (seed) => ({ train: driftingInterests({ users: 20000, seed: 2 * seed - 1 }), test: driftingInterests({ users: 3000, seed: 2 * seed }) }), { epochs: 4, lr: 3e-3, seeds: 5 }, dir));
       report.loads = loadTimes(path.join(dir, "drift-light.safetensors"), dir);
+      delete report.loadsMade; // measured with the datasets: the report's own date and machine
       save();
     }
     if (values.only === "loads") {
@@ -256,7 +264,8 @@ async function main(): Promise<void> {
       using light = await DienModel.create({ model: "dien", itemVocab: 961, catVocab: 25, userVocab: 20001, hidden: 32, maxLen: 100 }, { seed: 1 });
       await light.save(path.join(dir, "light.safetensors"));
       report.loads = loadTimes(path.join(dir, "light.safetensors"), dir);
-      save();
+      report.loadsMade = { date: new Date().toISOString(), machine: machineInfo() };
+      writeFileSync(json, JSON.stringify(report, null, 1) + "\n"); // the datasets' date and machine stay theirs
     }
     if (!values.only || values.only === "movielens") {
       if (values.data) keep(await runDataset("MovieLens ml-latest-small", "movielens", (seed) => loadMovieLens(values.data!, { split: "all", seed }), { epochs: 2, lr: 1e-3, seeds: 2 }, dir));

@@ -3,7 +3,10 @@
  * file with its item table grown to any number of rows, the new rows a hole (zeros) that
  * takes no disk space, so a multi-GB model costs nothing to make.
  */
-import { closeSync, ftruncateSync, openSync, writeSync } from "node:fs";
+import { closeSync, ftruncateSync, openSync, writeFileSync, writeSync } from "node:fs";
+import * as path from "node:path";
+
+import { planVocab } from "../lib/vocab-file";
 
 export interface Header {
   n: number;
@@ -17,16 +20,27 @@ export function header(bytes: Uint8Array): Header {
 
 /**
  * The file of `bytes` with its item vocabulary grown to `items` rows, written sparse: the
- * new table is a hole (zeros) that takes no disk space. Vocabularies are dropped.
+ * new table is a hole (zeros) that takes no disk space. Its vocabularies are dropped or,
+ * with `vocab`, replaced by made-up ones of the grown sizes ("item1", ..., "cat1", ...) in
+ * a vocabulary file of their own beside it (lib/vocab-file.ts); returns that file's size.
  */
-export function growItems(bytes: Uint8Array, items: number, file: string): void {
+export function growItems(bytes: Uint8Array, items: number, file: string, opts: { vocab?: boolean } = {}): number | undefined {
   const { n, json } = header(bytes);
   const meta = json.__metadata__ as Record<string, string>;
-  const config = JSON.parse(meta.config!) as Record<string, unknown>;
+  const config = JSON.parse(meta.config!) as Record<string, number>;
   config.itemVocab = items;
-  // Vocabularies no longer match the grown table: the grown file has none.
+  // The file's vocabularies no longer match the grown table.
   const { vocab: _vocab, ...kept } = meta;
   const out: Header["json"] = { __metadata__: { ...kept, config: JSON.stringify(config) } };
+  let vocabBytes: number | undefined;
+  if (opts.vocab) {
+    const tokens = (prefix: string, size: number) => ["", ...Array.from({ length: size - 1 }, (_, i) => `${prefix}${i + 1}`)];
+    const lists = { items: tokens("item", items), cats: tokens("cat", config.catVocab!), ...(config.userVocab! > 0 ? { users: tokens("user", config.userVocab!) } : {}) };
+    const plan = planVocab(file, JSON.stringify(lists), "file");
+    writeFileSync(path.join(path.dirname(path.resolve(file)), plan.file!.name), plan.file!.bytes);
+    (out.__metadata__ as Record<string, string>).vocab = plan.meta;
+    vocabBytes = plan.file!.bytes.length;
+  }
   const copies: { from: number; to: number; length: number }[] = [];
   let at = 0;
   for (const [name, rec] of Object.entries(json)) {
@@ -51,4 +65,5 @@ export function growItems(bytes: Uint8Array, items: number, file: string): void 
   } finally {
     closeSync(fd);
   }
+  return vocabBytes;
 }
