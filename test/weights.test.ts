@@ -7,6 +7,8 @@ import * as path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 
 import { BadConfigError, BadWeightsError, DienError, type DienErrorCode, DienModel, IoError, NonFiniteError, randomBatch } from "../lib";
+import { HANDLE } from "../lib/model";
+import { native } from "../lib/native";
 import { FIXTURES, parseSafetensors, rewriteHeader } from "./helpers";
 
 const dir = mkdtempSync(path.join(tmpdir(), "dien-weights-"));
@@ -59,6 +61,15 @@ describe("save and load", () => {
     expect(err).toMatchObject({ code: "DIEN_IO" });
     expect((err as Error).message).toContain(`${missing}: cannot open the weight file (ENOENT`);
     await expect(DienModel.load(dir)).rejects.toMatchObject({ code: "DIEN_IO", message: expect.stringContaining("EISDIR") });
+  });
+
+  it("the addon writes __metadata__.vocab as it is told (lib/vocab-file.ts) and checks what it is told", async () => {
+    using model = await DienModel.load(good);
+    const handle = model[HANDLE]();
+    const text = JSON.stringify({ items: ["", "x"], cats: [""] });
+    const bytes = await native().runCall<Buffer>(handle.stageSave(undefined, text));
+    expect(parseSafetensors(bytes).meta.vocab).toBe(text);
+    expect(() => handle.stageSave(undefined, 42 as unknown as string)).toThrow(new TypeError("vocab: expected a string but got 42"));
   });
 
   it("file errors name the path", async () => {
