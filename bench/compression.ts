@@ -10,9 +10,10 @@
  * files of growing size (sparse item tables up to 10 GiB).
  * Each dataset trains with its usual recipe: the embedded data as `npm start` (Adam 3e-3,
  * 4 epochs), MovieLens as `dien experiment` (Adam 1e-3, 2 epochs); batch 128.
- *   node dist/bench/compression.js [--data <ml-latest-small>] [--only drift|movielens|loads] [--out docs] [--render]
+ *   node dist/bench/compression.js [--data <ml-latest-small>] [--only drift|movielens|loads|apart] [--out docs] [--render]
  * Seeds: 5 on the embedded data (its runs vary more), 2 on MovieLens. --only reruns one
- * dataset (or the mapped-load table) and keeps the rest of compression.json.
+ * dataset (or the mapped-load table, or "apart": the weight files with their vocabularies
+ * in a file of their own, which needs no training) and keeps the rest of compression.json.
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -26,7 +27,7 @@ import { driftingInterests } from "../lib/data/drift";
 import type { Sample } from "../lib/data/formats";
 import { loadMovieLens } from "../lib/data/movielens";
 import { type CompressOptions, rocketLaunch } from "../lib/cli/compress";
-import { evaluate } from "../lib/cli/pipeline";
+import { evaluate, paperConfig } from "../lib/cli/pipeline";
 import { describeMachine, machineInfo } from "./machine";
 import { type Provenance, mean, reportHeader, signed, std } from "./report";
 import { growItems } from "./sparse-file";
@@ -56,6 +57,8 @@ interface DatasetResult {
   /** Of seed 1's files: the whole file, and its header (config and vocabularies as JSON text). */
   bytes: Record<Net, number>;
   headerBytes: Record<Net, number>;
+  /** Seed 1's rocket light net saved with its vocabularies in a file of their own: both weight files and that file. */
+  vocabApart?: VocabApart;
   probe: Record<Net, Probe>;
   trainSamplesPerSecond: { rocket: number[]; alone: number[] };
 }
@@ -63,6 +66,25 @@ interface DatasetResult {
 function probe(file: string): Probe {
   const out = execFileSync(process.execPath, [path.join(__dirname, "compression-probe.js"), file], { encoding: "utf8" });
   return JSON.parse(out.trim().split("\n").pop()!) as Probe;
+}
+
+interface VocabApart {
+  float32: number;
+  int8: number;
+  vocabFile: number;
+}
+
+/** The sizes of m's float32 and int8 weight files with the vocabularies in a file of their own (docs/model.md §12). */
+async function vocabApart(m: DienModel, dir: string): Promise<VocabApart> {
+  const sub = mkdtempSync(path.join(dir, "apart-"));
+  const f32 = path.join(sub, "light.safetensors");
+  const i8 = path.join(sub, "light.int8.safetensors");
+  await m.save(f32, { vocab: "file" });
+  await m.save(i8, { dtype: "int8", vocab: "file" });
+  const vocabFile = readdirSync(sub).find((n) => n.startsWith("light.int8.safetensors.vocab-"))!;
+  const out = { float32: statSync(f32).size, int8: statSync(i8).size, vocabFile: statSync(path.join(sub, vocabFile)).size };
+  rmSync(sub, { recursive: true });
+  return out;
 }
 
 function vocabOf(train: readonly Sample[]) {
@@ -111,6 +133,7 @@ async function runDataset(name: string, slug: string, split: (seed: number) => {
     await r.light.save(files["rocket light"]);
     await r.light.save(files["rocket light fp16"], { dtype: "fp16" });
     await r.light.save(files["rocket light int8"], { dtype: "int8" });
+    if (seed === 1) res.vocabApart = await vocabApart(r.light, dir);
     for (const m of [r.booster, r.light, r.alone!]) m.dispose();
     for (const net of NETS) {
       using m = await DienModel.load(files[net]);
@@ -173,6 +196,7 @@ function markdown(results: DatasetResult[], loads: ReturnType<typeof loadTimes>,
     const ratio = r.bytes["rocket light"] / r.bytes["rocket light int8"];
     const h = r.headerBytes;
     const tensors = h ? (r.bytes["rocket light"] - h["rocket light"]) / (r.bytes["rocket light int8"] - h["rocket light int8"]) : undefined;
+    const apart = r.vocabApart;
     const mark = (ok: boolean) => (ok ? "met" : "**missed**");
     lines.push(
       "",
@@ -181,7 +205,7 @@ function markdown(results: DatasetResult[], loads: ReturnType<typeof loadTimes>,
       `- Rocket light within 0.005 AUC of the booster: ${signed(rlVsBooster)}, ${mark(rlVsBooster >= -0.005)}.`,
       `- Rocket light above the light net alone: ${signed(mean(rlVsAlone))} (per seed ${rlVsAlone.map(signed).join(", ")}), ${mark(mean(rlVsAlone) > 0)}.`,
       `- Rocket light at ≥ 2.5× the booster's throughput: ${speed.toFixed(2)}×, ${mark(speed >= 2.5)}.`,
-      `- int8 within 0.001 AUC of its float model: ${signed(mean(int8))} (worst seed ${signed(int8.reduce((a, x) => (Math.abs(x) > Math.abs(a) ? x : a), 0))}), ${mark(int8.every((x) => Math.abs(x) <= 0.001))}; file ${ratio.toFixed(2)}× smaller, ${mark(ratio >= 3.5)}${tensors ? ` (its tensors ${tensors.toFixed(2)}× smaller; the header, ${fmtBytes(h["rocket light int8"])} of config and vocabularies as text, does not shrink)` : ""}.`,
+      `- int8 within 0.001 AUC of its float model: ${signed(mean(int8))} (worst seed ${signed(int8.reduce((a, x) => (Math.abs(x) > Math.abs(a) ? x : a), 0))}), ${mark(int8.every((x) => Math.abs(x) <= 0.001))}; file ${ratio.toFixed(2)}× smaller, ${mark(ratio >= 3.5)}${tensors ? ` (its tensors ${tensors.toFixed(2)}× smaller; the header, ${fmtBytes(h["rocket light int8"])} of config and vocabularies as text, does not shrink)` : ""}${apart ? `; with the vocabularies in a file of their own beside each (\`save(path, { vocab: "file" })\`, docs/model.md §12) the weight files are ${(apart.float32 / apart.int8).toFixed(2)}× apart (${fmtBytes(apart.float32)} and ${fmtBytes(apart.int8)}), and the vocabulary file, ${fmtBytes(apart.vocabFile)} for either, comes on top` : ""}.`,
       "",
     );
   }
@@ -266,6 +290,21 @@ async function main(): Promise<void> {
       report.loads = loadTimes(path.join(dir, "light.safetensors"), dir);
       report.loadsMade = { date: new Date().toISOString(), machine: machineInfo() };
       writeFileSync(json, JSON.stringify(report, null, 1) + "\n"); // the datasets' date and machine stay theirs
+    }
+    if (values.only === "apart") {
+      // The vocabulary-apart sizes alone, for results made before they were measured: file
+      // sizes depend on the config and vocabularies only, so seed 1's split and a fresh
+      // light net of its config give exactly those of seed 1's trained one.
+      const splits: [string, () => Promise<Sample[]>][] = [["embedded drifting interests", async () => driftingInterests({ users: 20000, seed: 1 })]];
+      if (values.data) splits.push(["MovieLens ml-latest-small", async () => (await loadMovieLens(values.data!, { split: "all", seed: 1 })).train]);
+      for (const [name, train] of splits) {
+        const result = report.results.find((x) => x.name === name);
+        if (!result) continue;
+        const vocab = vocabOf(await train());
+        using light = await DienModel.create({ ...paperConfig("dien", vocab, 100), hidden: 32 }, { seed: 1, vocab });
+        result.vocabApart = await vocabApart(light, dir);
+      }
+      writeFileSync(json, JSON.stringify(report, null, 1) + "\n"); // sizes only: the report's date and machine stay
     }
     if (!values.only || values.only === "movielens") {
       if (values.data) keep(await runDataset("MovieLens ml-latest-small", "movielens", (seed) => loadMovieLens(values.data!, { split: "all", seed }), { epochs: 2, lr: 1e-3, seeds: 2 }, dir));
