@@ -29,12 +29,10 @@ import {
   type VocabFile,
   type VocabPlacement,
   type VocabPlan,
-  closeVocabFile,
-  openVocabFile,
+  locateVocabFile,
   parseVocabReference,
   planVocab,
   readVocabFile,
-  removeStaleVocabFiles,
   writeVocabFile,
 } from "./vocab-file";
 
@@ -191,7 +189,7 @@ function words(s: string): string[] {
 
 /**
  * Writes a weight file whose bytes are being made: its vocabulary file first (plan), then
- * the file itself atomically, then whatever vocabulary file the file it replaced named.
+ * the file itself atomically. No vocabulary file is ever removed (lib/vocab-file.ts says why).
  */
 export async function saveWithVocab(path: string, plan: VocabPlan | undefined, bytes: Promise<Buffer>): Promise<void> {
   try {
@@ -201,7 +199,6 @@ export async function saveWithVocab(path: string, plan: VocabPlan | undefined, b
     throw err;
   }
   await writeFileAtomic(path, await bytes);
-  await removeStaleVocabFiles(path, plan);
 }
 
 export class DienModel implements Disposable {
@@ -253,7 +250,7 @@ export class DienModel implements Disposable {
       const raw: unknown = JSON.parse(text);
       const ref = parseVocabReference(raw, where);
       if (ref) {
-        this.#vocabFile = openVocabFile(ref, weightPath, where);
+        this.#vocabFile = locateVocabFile(ref, weightPath, where);
         return;
       }
       this.#vocab = vocabulariesFromValue(raw);
@@ -443,7 +440,7 @@ export class DienModel implements Disposable {
    */
   [VOCAB_PLAN](weightPath: string | undefined, placement: VocabPlacement): VocabPlan | undefined {
     // Vocabularies from a file of their own are written out as parsed (the same JSON
-    // text): the file this model loaded them from may since have been replaced.
+    // text, read and hash-checked once).
     const handle = this.#handle();
     const text = this.#vocabFile ? vocabulariesToJson(this.vocab!) : handle.vocab();
     if (text === undefined) return undefined;
@@ -470,7 +467,6 @@ export class DienModel implements Disposable {
   dispose(): void {
     this.#native?.dispose();
     this.#native = undefined;
-    if (this.#vocabFile) closeVocabFile(this.#vocabFile);
   }
 
   [Symbol.dispose](): void {

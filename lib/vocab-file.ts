@@ -4,19 +4,19 @@
  * at most 100 MiB (about 7 million string ids), and parsing one at load makes the load
  * as slow as the vocabulary is long. Those go to a file of their own beside the weight
  * file, `<weight file>.vocab-<sha256 prefix>.json`, and `__metadata__.vocab` holds a
- * reference to it: `{"file": name, "bytes": n, "sha256": hex}`. A load opens the file and
- * checks its size; the first use of `model.vocab` reads it, checks its hash and parses
- * it. The file stays open until then, so that the model reads the vocabularies that were
- * beside its weight file when it loaded, as a mapped model keeps the weights it mapped,
- * even if a new version is saved over the pair in between.
+ * reference to it: `{"file": name, "bytes": n, "sha256": hex}`. A load checks that the
+ * file is there with its size; the first use of `model.vocab` reads it, checks its hash
+ * and parses it.
  *
- * The name carries the content's hash, so a save never overwrites the vocabulary file
- * that the weight file it replaces still names: a crash between the two renames leaves
- * the previous pair loadable. The previous pair's vocabulary file goes once the new
- * weight file is in place.
+ * The name carries the content's hash, so a save never overwrites a vocabulary file
+ * that some weight file names with other contents; and no save deletes one, since other
+ * weight files (copies, archived versions, a concurrent save's) may name it. A crash, a
+ * concurrent save or load, or a copy of the weight file therefore never leaves a weight
+ * file whose vocabulary file is gone; the price is that a file no weight file names any
+ * more stays until someone removes it.
  */
 import { createHash } from "node:crypto";
-import { closeSync, constants, openSync, promises as fs, fstatSync, readSync } from "node:fs";
+import { closeSync, constants, fstatSync, openSync, readSync, realpathSync } from "node:fs";
 import * as path from "node:path";
 
 import { writeFileAtomic } from "./atomic";
@@ -34,14 +34,12 @@ export interface VocabReference {
   sha256: string;
 }
 
-/** A reference found in a weight file, resolved against the folder the weight file is in, and opened. */
+/** A reference found in a weight file, resolved against the folder the weight file is in. */
 export interface VocabFile extends VocabReference {
   /** Path of the vocabulary file. */
   path: string;
   /** "<weight file>: " for messages. */
   where: string;
-  /** Open until readVocabFile or closeVocabFile. */
-  fd: number | undefined;
 }
 
 const NAME = /^(.+)\.vocab-([0-9a-f]{16})\.json$/;
@@ -69,55 +67,81 @@ export function parseVocabReference(raw: unknown, where: string): VocabReference
   return { file, bytes, sha256 };
 }
 
-/** Resolves a reference for a load by path and opens it: a regular file with the size the reference says. */
-export function openVocabFile(ref: VocabReference, weightPath: string | undefined, where: string): VocabFile {
-  if (weightPath === undefined)
-    throw dienError("DIEN_BAD_WEIGHTS", `${where}the vocabularies are in a file of their own (${ref.file}), which a load from bytes cannot reach: load the weight file by its path`);
-  const file = path.join(path.dirname(path.resolve(weightPath)), ref.file);
-  let fd: number | undefined;
-  let size: number;
+/** V8 cannot hold a longer string, so no vocabulary file can be longer (lib/data/vocab.ts parses the text). */
+const MAX_VOCAB_BYTES = 0x1fffffe8;
+
+/** Opens path without blocking (a FIFO in its place must not wait for a writer) and checks it is a regular file. */
+function openRegular(file: string): { fd: number; size: number } {
+  const fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
-    // Non-blocking, so that a FIFO put in the file's place is refused instead of waiting for a writer.
-    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
     const st = fstatSync(fd);
     if (!st.isFile()) throw new Error("not a regular file");
-    size = st.size;
+    return { fd, size: st.size };
   } catch (err) {
-    if (fd !== undefined) closeSync(fd);
-    throw dienError("DIEN_BAD_WEIGHTS", `${where}its vocabulary file ${file} cannot be read (${(err as Error).message}): keep it beside the weight file`);
-  }
-  if (size !== ref.bytes) {
     closeSync(fd);
-    throw dienError("DIEN_BAD_WEIGHTS", `${where}its vocabulary file ${file} holds ${size} bytes but the weight file says ${ref.bytes}`);
+    throw err;
   }
-  return { ...ref, path: file, where, fd };
 }
 
-export function closeVocabFile(f: VocabFile): void {
-  if (f.fd !== undefined) closeSync(f.fd);
-  f.fd = undefined;
+/**
+ * The regular file `name` beside the file weightPath leads to (a deploy may link to it
+ * from another folder), else beside weightPath itself; size -1 (and why) when neither.
+ */
+export function findBeside(weightPath: string, name: string): { file: string; size: number; failure?: string } {
+  const beside = path.dirname(path.resolve(weightPath));
+  let folders = [beside];
+  try {
+    folders = [...new Set([path.dirname(realpathSync(weightPath)), beside])];
+  } catch {
+    // the weight file has gone since it was read: look beside its path
+  }
+  let failure: string | undefined;
+  for (const folder of folders) {
+    try {
+      const f = openRegular(path.join(folder, name));
+      closeSync(f.fd);
+      return { file: path.join(folder, name), size: f.size };
+    } catch (err) {
+      failure ??= (err as Error).message;
+    }
+  }
+  return { file: path.join(folders[0]!, name), size: -1, failure };
 }
 
-/** The vocabulary file's text, after checking its size and hash against the reference (from the open file, or reopened). */
+/**
+ * Resolves a reference for a load by path: the file beside the weight file (beside its
+ * target when the path is a symbolic link), a regular file with the size the reference says.
+ */
+export function locateVocabFile(ref: VocabReference, weightPath: string | undefined, where: string): VocabFile {
+  if (weightPath === undefined)
+    throw dienError("DIEN_BAD_WEIGHTS", `${where}the vocabularies are in a file of their own (${ref.file}), which a load from bytes cannot reach: load the weight file by its path`);
+  if (ref.bytes > MAX_VOCAB_BYTES) throw dienError("DIEN_BAD_WEIGHTS", `${where}__metadata__.vocab: bytes ${ref.bytes} is over the ${MAX_VOCAB_BYTES} a vocabulary file can hold`);
+  const found = findBeside(weightPath, ref.file);
+  const { file, size } = found;
+  if (size < 0) throw dienError("DIEN_BAD_WEIGHTS", `${where}its vocabulary file ${file} cannot be read (${found.failure}): keep it beside the weight file`);
+  if (size !== ref.bytes) throw dienError("DIEN_BAD_WEIGHTS", `${where}its vocabulary file ${file} holds ${size} bytes but the weight file says ${ref.bytes}`);
+  return { ...ref, path: file, where };
+}
+
+/** The vocabulary file's text, after checking its size and hash against the reference. */
 export function readVocabFile(f: VocabFile): string {
   let bytes: Buffer;
+  let fd: number | undefined;
   try {
-    f.fd ??= openSync(f.path, constants.O_RDONLY | constants.O_NONBLOCK);
-    const st = fstatSync(f.fd);
-    if (!st.isFile()) throw new Error("not a regular file");
-    const size = st.size;
-    if (size !== f.bytes) throw new Error(`it holds ${size} bytes but the weight file says ${f.bytes}`);
-    bytes = Buffer.allocUnsafe(size);
+    const opened = openRegular(f.path);
+    fd = opened.fd;
+    if (opened.size !== f.bytes) throw new Error(`it holds ${opened.size} bytes but the weight file says ${f.bytes}`);
+    bytes = Buffer.allocUnsafe(opened.size);
     let at = 0;
-    while (at < size) {
-      const n = readSync(f.fd, bytes, at, size - at, at);
-      if (n === 0) throw new Error(`it ended after ${at} of ${size} bytes`);
+    while (at < opened.size) {
+      const n = readSync(fd, bytes, at, opened.size - at, at);
+      if (n === 0) throw new Error(`it ended after ${at} of ${opened.size} bytes`);
       at += n;
     }
   } catch (err) {
     throw dienError("DIEN_BAD_WEIGHTS", `${f.where}its vocabulary file ${f.path} cannot be read: ${(err as Error).message}`);
   } finally {
-    closeVocabFile(f);
+    if (fd !== undefined) closeSync(fd);
   }
   const sha = createHash("sha256").update(bytes).digest("hex");
   if (sha !== f.sha256) throw dienError("DIEN_BAD_WEIGHTS", `${f.where}its vocabulary file ${f.path} has sha256 ${sha}, not the ${f.sha256} the weight file names: it was changed or belongs to another model`);
@@ -145,26 +169,44 @@ export function planVocab(weightPath: string, text: string, placement: VocabPlac
   return { meta: JSON.stringify({ file: name, bytes: bytes.length, sha256 } satisfies VocabReference), file: { name, bytes } };
 }
 
-/** Writes a plan's vocabulary file (atomically), unless one with the same bytes is already there. */
+/** Writes a plan's vocabulary file (atomically), unless a regular file with the same bytes is already there. */
 export async function writeVocabFile(weightPath: string, plan: VocabPlan): Promise<void> {
   if (!plan.file) return;
   const target = path.join(path.dirname(path.resolve(weightPath)), plan.file.name);
   const want = plan.file.bytes;
   // Checkpoints save the same vocabularies again and again: keep a file that already holds them.
-  const same = await fs
-    .readFile(target)
-    .then((b) => b.equals(want))
-    .catch(() => false);
+  let same = false;
+  try {
+    const f = openRegular(target);
+    try {
+      if (f.size === want.length) {
+        const have = Buffer.allocUnsafe(f.size);
+        let at = 0;
+        for (let n = 1; at < f.size && n > 0; at += n) n = readSync(f.fd, have, at, f.size - at, at);
+        same = at === f.size && have.equals(want);
+      }
+    } finally {
+      closeSync(f.fd);
+    }
+  } catch {
+    same = false; // absent, or not a regular file: written (renamed over) below
+  }
   if (!same) await writeFileAtomic(target, want);
 }
 
-/** After a save to weightPath: removes its other vocabulary files (those of the files it replaced). */
-export async function removeStaleVocabFiles(weightPath: string, plan: VocabPlan | undefined): Promise<void> {
-  const dir = path.dirname(path.resolve(weightPath));
-  const base = path.basename(weightPath);
-  const names = await fs.readdir(dir).catch(() => [] as string[]);
-  for (const name of names) {
-    const m = NAME.exec(name);
-    if (m && m[1] === base && name !== plan?.file?.name) await fs.unlink(path.join(dir, name)).catch(() => undefined);
+/** The vocabulary file a weight file's header names, or undefined (inline or none). Reads the header only. */
+export function namedVocabFile(weightPath: string): string | undefined {
+  const fd = openSync(weightPath, "r");
+  try {
+    const len = Buffer.alloc(8);
+    readSync(fd, len, 0, 8, 0);
+    const n = Number(len.readBigUInt64LE(0));
+    const head = Buffer.alloc(n);
+    readSync(fd, head, 0, n, 8);
+    const meta = (JSON.parse(head.toString("utf8")) as { __metadata__?: { vocab?: string } }).__metadata__;
+    if (!meta?.vocab?.startsWith('{"file":')) return undefined;
+    return (JSON.parse(meta.vocab) as VocabReference).file;
+  } finally {
+    closeSync(fd);
   }
 }

@@ -2,7 +2,7 @@
 // fixtures, the MovieLens protocol, vocabularies, negatives and batches. Tests that read
 // ../shared/data skip with a message when it is absent.
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
@@ -209,9 +209,9 @@ describe("large vocabularies in a file of their own", () => {
     using loaded = await DienModel.load(file);
     expect(loaded.vocab!.items.toJSON()).toEqual(vocab.items.toJSON());
     expect(loaded.vocab!.cats.encode(["cat-3", "nope"])).toEqual(Int32Array.of(4, 0));
-    // Saved again (inline now), the weight file no longer names the vocabulary file: it goes.
+    // Saved again (inline now): the weight file no longer names the vocabulary file, which stays (other files may).
     await loaded.save(file, { vocab: "inline" });
-    expect(vocabFiles(dir)).toEqual([]);
+    expect(vocabFiles(dir)).toEqual([name]);
     expect(header(file).__metadata__.vocab.startsWith('{"items":')).toBe(true);
     // Bytes always carry them inline, and a model read from its vocabulary file writes them out whole.
     await model.save(file, { vocab: "file" });
@@ -273,22 +273,39 @@ describe("large vocabularies in a file of their own", () => {
       await expect(DienModel.load(withRef(bad)), why).rejects.toMatchObject({ code: "DIEN_BAD_WEIGHTS", message: expect.stringContaining(why) });
   });
 
-  it("a model reads the vocabularies that were beside its weight file when it loaded, even after a new pair replaced them", async () => {
+  it("no save removes a vocabulary file: models loaded before, copies, archived versions and concurrent saves all find theirs", async () => {
     const { DienModel, vocab, config, model, dir, file } = await setup();
     using _m = model;
     await model.save(file, { vocab: "file" });
     using old = await DienModel.load(file);
+    copyFileSync(file, path.join(dir, "archived.safetensors"));
     const renamed = { items: new Vocabulary(vocab.items.toJSON().map((t) => (t ? `new-${t}` : t))), cats: vocab.cats };
     using next = await DienModel.create(config, { seed: 4, vocab: renamed });
     await next.save(file, { vocab: "file" });
-    expect(vocabFiles(dir)).toHaveLength(1); // the old pair's vocabulary file is gone from the folder ...
-    expect(old.vocab!.items.token(1)).toBe(vocab.items.token(1)); // ... but not from the model that loaded it
+    expect(vocabFiles(dir)).toHaveLength(2);
+    expect(old.vocab!.items.token(1)).toBe(vocab.items.token(1));
+    using archived = await DienModel.load(path.join(dir, "archived.safetensors"));
+    expect(archived.vocab!.items.token(1)).toBe(vocab.items.token(1));
     using fresh = await DienModel.load(file);
     expect(fresh.vocab!.items.token(1)).toBe(`new-${vocab.items.token(1)}`);
-    // Saving the old model writes its own vocabularies back out, from what it parsed.
-    await old.save(file, { vocab: "file" });
-    using back = await DienModel.load(file);
-    expect(back.vocab!.items.toJSON()).toEqual(vocab.items.toJSON());
+    // Two saves of different vocabularies to one path at once: whichever lands, it loads whole.
+    for (let round = 0; round < 5; round++) {
+      await Promise.all([model.save(file, { vocab: "file" }), next.save(file, { vocab: "file" })]);
+      using last = await DienModel.load(file);
+      expect([vocab.items.token(1), `new-${vocab.items.token(1)}`]).toContain(last.vocab!.items.token(1));
+    }
+    // Loaded through a link from another folder: the vocabulary file is found beside the file it leads to.
+    const elsewhere = mkdtempSync(path.join(tmpdir(), "dien-vocablink-"));
+    symlinkSync(file, path.join(elsewhere, "current.safetensors"));
+    using linked = await DienModel.load(path.join(elsewhere, "current.safetensors"));
+    expect(linked.vocab!.cats.toJSON()).toEqual(vocab.cats.toJSON());
+    // A FIFO where the save's vocabulary file goes is replaced, not waited on.
+    const [mine] = vocabFiles(dir).filter((n) => n.startsWith("m.safetensors.vocab-") && readFileSync(path.join(dir, n), "utf8").includes('"item-1"'));
+    rmSync(path.join(dir, mine!));
+    spawnSync("mkfifo", [path.join(dir, mine!)]);
+    await model.save(file, { vocab: "file" });
+    using afterFifo = await DienModel.load(file);
+    expect(afterFifo.vocab!.items.toJSON()).toEqual(vocab.items.toJSON());
   });
 
   it("checkpoints keep them in a file too, and resume reads it; the engine never writes a header a reader would refuse", async () => {

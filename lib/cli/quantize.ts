@@ -3,12 +3,12 @@
  * files") and how far it is from the float model: on a seeded random batch of the
  * model's own config always, and in test AUC when a test file is given.
  */
-import { readdirSync, statSync } from "node:fs";
-import * as path from "node:path";
+import { statSync } from "node:fs";
 
 import { DienModel, type WeightDtype } from "../model";
 import { randomBatch } from "../synthetic";
 import { newReport } from "../data/formats";
+import { findBeside, namedVocabFile } from "../vocab-file";
 import { type Format, type TestMetrics, evaluate, streamDataset } from "./pipeline";
 
 export interface QuantizeOptions {
@@ -23,8 +23,11 @@ export interface QuantizeReport {
   text: string;
   json: {
     dtype: string;
-    /** The weight files' sizes; vocabularies kept in a file of their own (the same for both) are not counted: `vocabulary`. */
-    bytes: { float32: number; quantized: number; ratio: number; vocabulary?: number };
+    /**
+     * The weight files' sizes and their ratio; where either keeps its vocabularies in a
+     * file of their own, `withVocab` counts each file with the vocabulary file it names.
+     */
+    bytes: { float32: number; quantized: number; ratio: number; withVocab?: { float32: number; quantized: number; ratio: number } };
     /** On 4096 random samples of the model's config (seed 1): probabilities and logits. */
     error: { maxAbsProbability: number; meanAbsProbability: number; relativeLogit: number };
     test?: { float32: TestMetrics; quantized: TestMetrics };
@@ -51,8 +54,13 @@ export async function quantizeCommand(o: QuantizeOptions): Promise<QuantizeRepor
   }
   const bytes: QuantizeReport["json"]["bytes"] = { float32: statSync(o.weights).size, quantized: statSync(o.out).size, ratio: 0 };
   bytes.ratio = bytes.float32 / bytes.quantized;
-  const vocabFile = readdirSync(path.dirname(path.resolve(o.out))).find((n) => n.startsWith(`${path.basename(o.out)}.vocab-`) && n.endsWith(".json"));
-  if (vocabFile) bytes.vocabulary = statSync(path.join(path.dirname(path.resolve(o.out)), vocabFile)).size;
+  // The vocabulary file each weight file names (both loaded, so both are there).
+  const vocabBytes = (file: string) => {
+    const name = namedVocabFile(file);
+    return name === undefined ? 0 : Math.max(0, findBeside(file, name).size);
+  };
+  const [vf, vq] = [vocabBytes(o.weights), vocabBytes(o.out)];
+  if (vf + vq > 0) bytes.withVocab = { float32: bytes.float32 + vf, quantized: bytes.quantized + vq, ratio: (bytes.float32 + vf) / (bytes.quantized + vq) };
   const json: QuantizeReport["json"] = {
     dtype: o.dtype,
     bytes,
@@ -60,7 +68,7 @@ export async function quantizeCommand(o: QuantizeOptions): Promise<QuantizeRepor
   };
   const lines = [
     `${o.dtype}: ${o.out}, ${bytes.quantized} bytes (${bytes.ratio.toFixed(2)}x smaller than ${bytes.float32})` +
-      (vocabFile ? `; its vocabularies are in ${vocabFile} (${bytes.vocabulary} bytes, as large for both, not counted)` : ""),
+      (bytes.withVocab ? `; with the vocabulary files they name, ${bytes.withVocab.quantized} and ${bytes.withVocab.float32} bytes (${bytes.withVocab.ratio.toFixed(2)}x)` : ""),
     `on 4096 random samples: |p - p_float| max ${maxAbs.toExponential(2)}, mean ${json.error.meanAbsProbability.toExponential(2)}; logits' relative error ${json.error.relativeLogit.toExponential(2)}`,
   ];
   if (o.test) {
