@@ -55,12 +55,55 @@ function joinFile(text, data) {
 
 const WEIRD = [0, -1, 1.5, 2 ** 31, 2 ** 53, -(2 ** 40), "7", null, [], {}, true, 1e308];
 
+const SHA = "0123456789abcdef".repeat(4);
+
+/** `__metadata__.vocab` made wrong (docs/model.md §12): lists of the wrong kind or length, and references to vocabulary files. */
+function lyingVocab(current) {
+  const list = (n) => ["", ...Array.from({ length: n - 1 }, (_, i) => `t${i}`)];
+  const lists = { items: list(CONFIG.itemVocab), cats: list(CONFIG.catVocab), users: list(CONFIG.userVocab) };
+  switch (int(8)) {
+    case 0: // a list one too long or too short
+      lists[pick(["items", "cats", "users"])].push("extra");
+      return JSON.stringify(lists);
+    case 1: // a repeated id, or padding that is not ""
+      lists.items[int(2) === 0 ? 0 : 2] = lists.items[1];
+      return JSON.stringify(lists);
+    case 2: // an id that is not a string
+      lists.cats[1 + int(CONFIG.catVocab - 1)] = pick(WEIRD);
+      return JSON.stringify(lists);
+    case 3: // a list missing, or not a list
+      if (rand() < 0.5) delete lists[pick(["items", "cats"])];
+      else lists.items = pick(WEIRD);
+      return JSON.stringify(lists);
+    case 4: // a reference with a field wrong (a load from bytes cannot follow even a good one)
+      return JSON.stringify({
+        file: pick([`m.vocab-${SHA.slice(0, 16)}.json`, "../m.vocab-0123456789abcdef.json", "/etc/passwd", "", 7, null]),
+        bytes: pick([2, 1e300, -1, 1.5, "9", 2 ** 53]),
+        sha256: pick([SHA, SHA.toUpperCase(), "xyz", 1]),
+        ...(rand() < 0.3 ? { extra: pick(WEIRD) } : {}),
+      });
+    case 5: // not JSON, or JSON of another shape
+      return pick(["", "{", "[]", "null", "7", '"x"', '{"file":', "[[[[[[[[[[]]]]]]]]]]"]);
+    case 6: // bit-level damage to the current text
+      if (typeof current === "string" && current.length > 0) {
+        const at = int(current.length);
+        return current.slice(0, at) + String.fromCharCode(int(128)) + current.slice(at + 1);
+      }
+      return "{}";
+    default: // the value not a string
+      return pick(WEIRD);
+  }
+}
+
 function mutateHeader(bytes) {
   const { header, data } = splitFile(bytes);
   const names = Object.keys(header).filter((k) => k !== "__metadata__");
   const name = pick(names);
   const t = header[name];
-  switch (int(9)) {
+  switch (int(10)) {
+    case 8:
+      (header.__metadata__ ??= {}).vocab = lyingVocab(header.__metadata__.vocab);
+      break;
     case 0:
       t.data_offsets = [pick(WEIRD), t.data_offsets[1]];
       break;
@@ -160,6 +203,12 @@ async function fuzzWeights() {
     if (model === "dien") seeds.push(await m.trainer().toBuffer()); // a checkpoint
     m.dispose();
   }
+  // A file with vocabularies inline (docs/model.md §12).
+  const list = (p, n) => new lib.Vocabulary(["", ...Array.from({ length: n - 1 }, (_, i) => `${p}${i}`)]);
+  const vocab = { items: list("i", CONFIG.itemVocab), cats: list("c", CONFIG.catVocab), users: list("u", CONFIG.userVocab) };
+  const withVocab = await lib.DienModel.create(CONFIG, { seed: 3, vocab });
+  seeds.push(await withVocab.toBuffer());
+  withVocab.dispose();
   const res = { cases: 0, accepted: 0, rejected: 0, controls: 0, unclear: [] };
   for (let c = 0; c < cases; c++) {
     const base = pick(seeds);
@@ -183,6 +232,8 @@ async function fuzzWeights() {
     try {
       // A config edit may leave a valid model with a history length too long to draw here.
       if (model.config.maxLen <= 4096) await model.predict(lib.randomBatch(model.config, 3, c, 0));
+      const v = model.vocab; // accepted vocabularies must work
+      if (v && v.items.size !== model.config.itemVocab) throw new Error(`vocab.items has ${v.items.size} ids for itemVocab ${model.config.itemVocab}`);
       res.accepted++;
       if (isControl) res.controls++;
     } catch (err) {
