@@ -30,6 +30,7 @@ import { type CompressOptions, rocketLaunch } from "../lib/cli/compress";
 import { evaluate, paperConfig } from "../lib/cli/pipeline";
 import { describeMachine, machineInfo } from "./machine";
 import { type Provenance, mean, reportHeader, signed, std } from "./report";
+import { namedVocabFile } from "../lib/vocab-file";
 import { growItems } from "./sparse-file";
 
 const NETS = ["booster", "light alone", "rocket light", "rocket light fp16", "rocket light int8"] as const;
@@ -81,7 +82,7 @@ async function vocabApart(m: DienModel, dir: string): Promise<VocabApart> {
   const i8 = path.join(sub, "light.int8.safetensors");
   await m.save(f32, { vocab: "file" });
   await m.save(i8, { dtype: "int8", vocab: "file" });
-  const vocabFile = readdirSync(sub).find((n) => n.startsWith("light.int8.safetensors.vocab-"))!;
+  const vocabFile = namedVocabFile(i8)!;
   const out = { float32: statSync(f32).size, int8: statSync(i8).size, vocabFile: statSync(path.join(sub, vocabFile)).size };
   rmSync(sub, { recursive: true });
   return out;

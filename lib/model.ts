@@ -439,9 +439,11 @@ export class DienModel implements Disposable {
    * the engine's own text is right (or there is none). weightPath undefined: bytes, inline.
    */
   [VOCAB_PLAN](weightPath: string | undefined, placement: VocabPlacement): VocabPlan | undefined {
+    const handle = this.#handle();
+    // Inline, the engine's own text is what it writes: no need to copy it out.
+    if (!this.#vocabFile && (weightPath === undefined || placement === "inline")) return undefined;
     // Vocabularies from a file of their own are written out as parsed (the same JSON
     // text, read and hash-checked once).
-    const handle = this.#handle();
     const text = this.#vocabFile ? vocabulariesToJson(this.vocab!) : handle.vocab();
     if (text === undefined) return undefined;
     const plan = planVocab(weightPath ?? "", text, weightPath === undefined ? "inline" : placement);

@@ -44,7 +44,7 @@ export interface VocabFile extends VocabReference {
 
 const NAME = /^(.+)\.vocab-([0-9a-f]{16})\.json$/;
 
-export function vocabFileName(weightPath: string, sha256: string): string {
+function vocabFileName(weightPath: string, sha256: string): string {
   return `${path.basename(weightPath)}.vocab-${sha256.slice(0, 16)}.json`;
 }
 
@@ -81,6 +81,14 @@ function openRegular(file: string): { fd: number; size: number } {
     closeSync(fd);
     throw err;
   }
+}
+
+/** size bytes of fd from offset `from`; fewer when the file ends first (a file shortened meanwhile). */
+function readAll(fd: number, size: number, from = 0): Buffer {
+  const out = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (let n = 1; at < size && n > 0; at += n) n = readSync(fd, out, at, size - at, from + at);
+  return at === size ? out : out.subarray(0, at);
 }
 
 /**
@@ -131,13 +139,8 @@ export function readVocabFile(f: VocabFile): string {
     const opened = openRegular(f.path);
     fd = opened.fd;
     if (opened.size !== f.bytes) throw new Error(`it holds ${opened.size} bytes but the weight file says ${f.bytes}`);
-    bytes = Buffer.allocUnsafe(opened.size);
-    let at = 0;
-    while (at < opened.size) {
-      const n = readSync(fd, bytes, at, opened.size - at, at);
-      if (n === 0) throw new Error(`it ended after ${at} of ${opened.size} bytes`);
-      at += n;
-    }
+    bytes = readAll(fd, opened.size);
+    if (bytes.length !== opened.size) throw new Error(`it ended after ${bytes.length} of ${opened.size} bytes`);
   } catch (err) {
     throw dienError("DIEN_BAD_WEIGHTS", `${f.where}its vocabulary file ${f.path} cannot be read: ${(err as Error).message}`);
   } finally {
@@ -175,16 +178,11 @@ export async function writeVocabFile(weightPath: string, plan: VocabPlan): Promi
   const target = path.join(path.dirname(path.resolve(weightPath)), plan.file.name);
   const want = plan.file.bytes;
   // Checkpoints save the same vocabularies again and again: keep a file that already holds them.
-  let same = false;
+  let same: boolean;
   try {
     const f = openRegular(target);
     try {
-      if (f.size === want.length) {
-        const have = Buffer.allocUnsafe(f.size);
-        let at = 0;
-        for (let n = 1; at < f.size && n > 0; at += n) n = readSync(f.fd, have, at, f.size - at, at);
-        same = at === f.size && have.equals(want);
-      }
+      same = f.size === want.length && readAll(f.fd, f.size).equals(want);
     } finally {
       closeSync(f.fd);
     }
@@ -198,11 +196,9 @@ export async function writeVocabFile(weightPath: string, plan: VocabPlan): Promi
 export function namedVocabFile(weightPath: string): string | undefined {
   const fd = openSync(weightPath, "r");
   try {
-    const len = Buffer.alloc(8);
-    readSync(fd, len, 0, 8, 0);
-    const n = Number(len.readBigUInt64LE(0));
-    const head = Buffer.alloc(n);
-    readSync(fd, head, 0, n, 8);
+    const len = readAll(fd, 8);
+    if (len.length < 8) return undefined;
+    const head = readAll(fd, Number(len.readBigUInt64LE(0)), 8);
     const meta = (JSON.parse(head.toString("utf8")) as { __metadata__?: { vocab?: string } }).__metadata__;
     if (!meta?.vocab?.startsWith('{"file":')) return undefined;
     return (JSON.parse(meta.vocab) as VocabReference).file;
