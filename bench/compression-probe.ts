@@ -4,7 +4,7 @@
  * loaded), resident memory growth over loading the addon and the file and scoring, and CPU
  * throughput at B = 1024 and B = 1 (medians), on a seeded
  * batch of the model's own config with lengths uniform in 1..maxLen; and, for a file with
- * vocabularies, the time their first use takes.
+ * vocabularies, the time `loadVocab()` takes and the longest the event loop stalled meanwhile.
  *   node dist/bench/compression-probe.js <file> [--threads 0]
  * Prints one JSON object.
  */
@@ -42,9 +42,20 @@ async function main(): Promise<void> {
   }
   const rss = process.memoryUsage().rss;
   const info = model.info();
-  // Last, after the memory reading: the first use of vocabularies kept in a file of their own reads them.
+  // Last, after the memory reading: loadVocab() reads vocabularies kept in a file of their
+  // own, off the event loop; a 5 ms timer measures how long the loop stalls meanwhile.
+  let last = performance.now();
+  let vocabLagMs = 0;
+  const timer = setInterval(() => {
+    const now = performance.now();
+    vocabLagMs = Math.max(vocabLagMs, now - last - 5);
+    last = now;
+  }, 5);
   t0 = performance.now();
-  const vocabMs = model.vocab === undefined ? undefined : performance.now() - t0;
+  const vocab = await model.loadVocab();
+  const vocabMs = vocab === undefined ? undefined : performance.now() - t0;
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  clearInterval(timer);
   console.log(
     JSON.stringify({
       file,
@@ -56,6 +67,7 @@ async function main(): Promise<void> {
       weightBytes: info.weightBytes,
       threads: info.threads,
       vocabMs,
+      ...(vocabMs === undefined ? {} : { vocabLagMs }),
     }),
   );
 }

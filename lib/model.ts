@@ -1,10 +1,10 @@
 /** DienModel: the typed, async face of one native engine. */
 import { writeFileAtomic } from "./atomic";
 import { type ConfigInput, type ModelConfig, hasGru, hasUserField, normalizeConfig } from "./config";
-import { type Vocabularies, vocabulariesFromJson, vocabulariesFromValue, vocabulariesToJson } from "./data/vocab";
+import { type Vocabularies, nativeVocabularies, vocabulariesToBytes, vocabulariesToJson } from "./data/vocab";
 import { readEnvironment } from "./environment";
-import { dienError, fromNative } from "./errors";
-import { type NativeCall, type NativeEngineOptions, type NativeGradients, type NativeModel, loadedIsaLevel, native } from "./native";
+import { DienError, dienError, fromNative } from "./errors";
+import { type NativeCall, type NativeEngineOptions, type NativeGradients, type NativeModel, type NativeVocab, loadedIsaLevel, native } from "./native";
 import { SerialQueue } from "./queue";
 import { Trainer, type TrainerOptions, trainerOptions } from "./trainer";
 import { type CheckedRequest, checkCandidates, checkHistory, checkRequest, packRequests, splitResults } from "./requests";
@@ -33,6 +33,7 @@ import {
   parseVocabReference,
   planVocab,
   readVocabFile,
+  readVocabFileAsync,
   writeVocabFile,
 } from "./vocab-file";
 
@@ -187,6 +188,13 @@ function words(s: string): string[] {
   return s.split(" ").filter((w) => w.length > 0);
 }
 
+/** A native parse failure as a DienError; a malformed text names its source. */
+function vocabParseError(err: unknown, source: string): DienError {
+  const e = fromNative(err);
+  if (!(e instanceof DienError)) return dienError("DIEN_INTERNAL", (e as Error).message, e);
+  return e.code === "DIEN_BAD_WEIGHTS" ? dienError("DIEN_BAD_WEIGHTS", `${source} is not valid: ${e.message}`) : e;
+}
+
 /**
  * Writes a weight file whose bytes are being made: its vocabulary file first (plan), then
  * the file itself atomically. No vocabulary file is ever removed (lib/vocab-file.ts says why).
@@ -207,8 +215,9 @@ export class DienModel implements Disposable {
   // One native call in flight per model (lib/queue.ts says why).
   readonly #queue = new SerialQueue();
   #vocab: Vocabularies | undefined;
-  // Vocabularies in a file of their own, read at the first use of `vocab`.
+  // Vocabularies in a file of their own, read by loadVocab() or at the first use of `vocab`.
   #vocabFile: VocabFile | undefined;
+  #vocabLoading: Promise<Vocabularies> | undefined;
 
   private constructor(handle: NativeModel) {
     this.#native = handle;
@@ -233,31 +242,37 @@ export class DienModel implements Disposable {
     } catch (err) {
       throw fromNative(err);
     }
-    model.#attachVocab(typeof source === "string" ? source : undefined);
+    await model.#attachVocab(typeof source === "string" ? source : undefined);
     return model;
   }
 
   /**
-   * Reads the file's vocabularies, if any; a file whose vocabularies do not fit is
-   * rejected whole. Vocabularies in a file of their own must be there, with their size;
-   * they are read (and their hash checked) at their first use.
+   * Reads the file's vocabularies, if any, into a native index (off the event loop); a
+   * file whose vocabularies do not fit is rejected whole. Vocabularies in a file of their
+   * own must be there, with their size; they are read (and their hash checked) by
+   * loadVocab() or at their first use.
    */
-  #attachVocab(weightPath: string | undefined): void {
+  async #attachVocab(weightPath: string | undefined): Promise<void> {
     const where = weightPath === undefined ? "" : `${weightPath}: `;
     const text = this.#native!.vocab();
     if (text === undefined) return;
     try {
-      const raw: unknown = JSON.parse(text);
-      const ref = parseVocabReference(raw, where);
+      // A reference's keys are file, bytes and sha256; vocabularies (items, cats, users) go to the native parser.
+      const ref = /^\s*\{\s*"(file|bytes|sha256)"/.test(text) ? parseVocabReference(JSON.parse(text), where) : undefined;
       if (ref) {
         this.#vocabFile = locateVocabFile(ref, weightPath, where);
         return;
       }
-      this.#vocab = vocabulariesFromValue(raw);
+      const index = await native()
+        .parseVocab(text)
+        .catch((err: unknown) => {
+          throw vocabParseError(err, `${where}__metadata__.vocab`);
+        });
+      this.#vocab = nativeVocabularies(index);
       checkVocab(this.#vocab, this.config, where);
     } catch (err) {
       this.dispose();
-      if (err instanceof Error && "code" in err) throw err;
+      if (err instanceof DienError) throw err;
       throw dienError("DIEN_BAD_WEIGHTS", `${where}__metadata__.vocab is not valid: ${(err as Error).message}`);
     }
   }
@@ -293,19 +308,51 @@ export class DienModel implements Disposable {
    */
   get vocab(): Vocabularies | undefined {
     if (this.#vocab === undefined && this.#vocabFile !== undefined) {
-      // Kept in a file of their own (docs/model.md §12): read, hash-checked and parsed now, once.
+      // Kept in a file of their own (docs/model.md §12): read, hash-checked and parsed now,
+      // on this thread; loadVocab() does the same off it.
       const f = this.#vocabFile;
-      const text = readVocabFile(f);
-      let v: Vocabularies;
+      const bytes = readVocabFile(f);
+      let index: NativeVocab;
       try {
-        v = vocabulariesFromJson(text);
+        index = native().parseVocabSync(bytes);
       } catch (err) {
-        throw dienError("DIEN_BAD_WEIGHTS", `${f.where}its vocabulary file ${f.path} is not valid: ${(err as Error).message}`);
+        throw vocabParseError(err, `${f.where}its vocabulary file ${f.path}`);
       }
-      checkVocab(v, this.config, f.where);
-      this.#vocab = v;
+      this.#vocab = this.#checkedVocab(f, index);
     }
     return this.#vocab;
+  }
+
+  /**
+   * The vocabularies, read off the event loop: those in a file of their own are read,
+   * hash-checked and parsed into a native index on worker threads, once (a service calls
+   * this before serving a model, so that no request waits for it). Resolves what `vocab`
+   * then returns; rejects with DIEN_BAD_WEIGHTS when the file is missing, changed or malformed.
+   */
+  async loadVocab(): Promise<Vocabularies | undefined> {
+    const f = this.#vocabFile;
+    if (this.#vocab !== undefined || f === undefined) return this.#vocab;
+    this.#vocabLoading ??= (async () => {
+      const bytes = await readVocabFileAsync(f);
+      const index = await native()
+        .parseVocab(bytes)
+        .catch((err: unknown) => {
+          throw vocabParseError(err, `${f.where}its vocabulary file ${f.path}`);
+        });
+      return this.#checkedVocab(f, index);
+    })().finally(() => {
+      this.#vocabLoading = undefined; // a failure may be retried (a file still being copied into place)
+    });
+    const v = await this.#vocabLoading;
+    this.#vocab ??= v;
+    return this.#vocab;
+  }
+
+  /** The Vocabularies over an index parsed from f, checked against the config. */
+  #checkedVocab(f: VocabFile, index: NativeVocab): Vocabularies {
+    const v = nativeVocabularies(index);
+    checkVocab(v, this.config, f.where);
+    return v;
   }
 
   get disposed(): boolean {
@@ -444,7 +491,7 @@ export class DienModel implements Disposable {
     if (!this.#vocabFile && (weightPath === undefined || placement === "inline")) return undefined;
     // Vocabularies from a file of their own are written out as parsed (the same JSON
     // text, read and hash-checked once).
-    const text = this.#vocabFile ? vocabulariesToJson(this.vocab!) : handle.vocab();
+    const text = this.#vocabFile ? vocabulariesToBytes(this.vocab!) : handle.vocab();
     if (text === undefined) return undefined;
     const plan = planVocab(weightPath ?? "", text, weightPath === undefined ? "inline" : placement);
     return plan.file || this.#vocabFile ? plan : undefined;
@@ -489,9 +536,9 @@ export class DienModel implements Disposable {
     return this.#queue.run(task, signal);
   }
 
-  static [FROM_HANDLE](handle: NativeModel, weightPath: string): DienModel {
+  static async [FROM_HANDLE](handle: NativeModel, weightPath: string): Promise<DienModel> {
     const model = new DienModel(handle);
-    model.#attachVocab(weightPath);
+    await model.#attachVocab(weightPath);
     return model;
   }
 

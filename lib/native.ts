@@ -153,7 +153,34 @@ export interface NativeBuildInfo {
   cuda: boolean;
 }
 
+/** Tables of a NativeVocab: 0 items, 1 cats, 2 users. */
+export type VocabTable = 0 | 1 | 2;
+
+/** Vocabularies parsed into a native index (native/data/vocab_index.h); tokens compare as JS strings do. */
+export interface NativeVocab {
+  has(table: VocabTable): boolean;
+  size(table: VocabTable): number;
+  /** 0 for an unknown token. */
+  id(table: VocabTable, token: string): number;
+  /** undefined for 0 and ids outside the table. */
+  token(table: VocabTable, id: number): string | undefined;
+  /** Unknown tokens: 0; a non-string element is a TypeError naming its index. */
+  encode(table: VocabTable, tokens: readonly string[]): Int32Array;
+  tokens(table: VocabTable): string[];
+  /** The vocabularies' JSON text as JSON.stringify writes it. */
+  json(): Buffer;
+  /** Native memory held. */
+  readonly bytes: number;
+}
+
 export interface NativeAddon {
+  /**
+   * Vocabularies from their JSON text ({ items, cats, users? }, copied now), parsed and
+   * indexed on a worker thread; DIEN_BAD_WEIGHTS "vocab.<table>[i]: ..." when malformed.
+   */
+  parseVocab(text: Uint8Array | string): Promise<NativeVocab>;
+  /** The same, on this thread. */
+  parseVocabSync(text: Uint8Array | string): NativeVocab;
   /** A path (read on a worker thread) or the file's bytes (copied now). */
   loadModel(source: string | Uint8Array, options?: NativeEngineOptions): Promise<NativeModel>;
   createModel(configJson: string, seed: number, options?: NativeEngineOptions, vocabJson?: string): Promise<NativeModel>;
@@ -175,7 +202,7 @@ export interface NativeAddon {
   abiVersion: number;
 }
 
-const EXPECTED_ABI = 10;
+const EXPECTED_ABI = 11;
 let cached: NativeAddon | undefined;
 
 /** The engine level the loader chose, and the levels this build has that this CPU runs. */

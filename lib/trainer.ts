@@ -80,7 +80,7 @@ export class Trainer {
     const options = engineOptions(opts);
     try {
       const { model, trainer } = await native().resumeTrainer(path, options);
-      return new Trainer(DienModel[FROM_HANDLE](model, path), trainer);
+      return new Trainer(await DienModel[FROM_HANDLE](model, path), trainer);
     } catch (err) {
       throw fromNative(err);
     }

@@ -5,8 +5,8 @@
  * as slow as the vocabulary is long. Those go to a file of their own beside the weight
  * file, `<weight file>.vocab-<sha256 prefix>.json`, and `__metadata__.vocab` holds a
  * reference to it: `{"file": name, "bytes": n, "sha256": hex}`. A load checks that the
- * file is there with its size; the first use of `model.vocab` reads it, checks its hash
- * and parses it.
+ * file is there with its size; `model.loadVocab()` (off the event loop) or the first use
+ * of `model.vocab` reads it, checks its hash and parses it into a native index.
  *
  * The name carries the content's hash, so a save never overwrites a vocabulary file
  * that some weight file names with other contents; and no save deletes one, since other
@@ -17,6 +17,7 @@
  */
 import { createHash } from "node:crypto";
 import { closeSync, constants, fstatSync, openSync, readSync, realpathSync } from "node:fs";
+import { open } from "node:fs/promises";
 import * as path from "node:path";
 
 import { writeFileAtomic } from "./atomic";
@@ -67,7 +68,7 @@ export function parseVocabReference(raw: unknown, where: string): VocabReference
   return { file, bytes, sha256 };
 }
 
-/** V8 cannot hold a longer string, so no vocabulary file can be longer (lib/data/vocab.ts parses the text). */
+/** The longest string V8 holds: vocabularies built in JS are saved from one, so no vocabulary file is longer. */
 const MAX_VOCAB_BYTES = 0x1fffffe8;
 
 /** Opens path without blocking (a FIFO in its place must not wait for a writer) and checks it is a regular file. */
@@ -131,8 +132,8 @@ export function locateVocabFile(ref: VocabReference, weightPath: string | undefi
   return { ...ref, path: file, where };
 }
 
-/** The vocabulary file's text, after checking its size and hash against the reference. */
-export function readVocabFile(f: VocabFile): string {
+/** The vocabulary file's bytes, after checking its size and hash against the reference. */
+export function readVocabFile(f: VocabFile): Buffer {
   let bytes: Buffer;
   let fd: number | undefined;
   try {
@@ -142,13 +143,51 @@ export function readVocabFile(f: VocabFile): string {
     bytes = readAll(fd, opened.size);
     if (bytes.length !== opened.size) throw new Error(`it ended after ${bytes.length} of ${opened.size} bytes`);
   } catch (err) {
-    throw dienError("DIEN_BAD_WEIGHTS", `${f.where}its vocabulary file ${f.path} cannot be read: ${(err as Error).message}`);
+    throw unreadable(f, err);
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
-  const sha = createHash("sha256").update(bytes).digest("hex");
+  checkHash(f, createHash("sha256").update(bytes).digest("hex"));
+  return bytes;
+}
+
+/**
+ * readVocabFile off the event loop: read in chunks on libuv's threads, each hashed as it
+ * arrives (a few ms of this thread per chunk, never the whole file at once).
+ */
+export async function readVocabFileAsync(f: VocabFile): Promise<Buffer> {
+  const CHUNK = 4 << 20;
+  const hash = createHash("sha256");
+  let bytes: Buffer;
+  try {
+    const file = await open(f.path, constants.O_RDONLY | constants.O_NONBLOCK);
+    try {
+      const st = await file.stat();
+      if (!st.isFile()) throw new Error("not a regular file");
+      if (st.size !== f.bytes) throw new Error(`it holds ${st.size} bytes but the weight file says ${f.bytes}`);
+      bytes = Buffer.allocUnsafe(st.size);
+      let at = 0;
+      for (let n = 1; at < st.size && n > 0; at += n) {
+        n = (await file.read(bytes, at, Math.min(CHUNK, st.size - at), at)).bytesRead;
+        hash.update(bytes.subarray(at, at + n));
+      }
+      if (at !== st.size) throw new Error(`it ended after ${at} of ${st.size} bytes`);
+    } finally {
+      await file.close();
+    }
+  } catch (err) {
+    throw unreadable(f, err);
+  }
+  checkHash(f, hash.digest("hex"));
+  return bytes;
+}
+
+function unreadable(f: VocabFile, err: unknown): Error {
+  return dienError("DIEN_BAD_WEIGHTS", `${f.where}its vocabulary file ${f.path} cannot be read: ${(err as Error).message}`);
+}
+
+function checkHash(f: VocabFile, sha: string): void {
   if (sha !== f.sha256) throw dienError("DIEN_BAD_WEIGHTS", `${f.where}its vocabulary file ${f.path} has sha256 ${sha}, not the ${f.sha256} the weight file names: it was changed or belongs to another model`);
-  return bytes.toString("utf8");
 }
 
 /** What a save writes for the vocabularies: `__metadata__.vocab`, and the vocabulary file it may name. */
@@ -164,9 +203,10 @@ export interface VocabPlan {
  * ones, or placement "file") in a vocabulary file beside it. Computed at once, so that
  * the weight file's bytes can be staged before anything is written.
  */
-export function planVocab(weightPath: string, text: string, placement: VocabPlacement): VocabPlan {
-  if (placement === "inline" || (placement === "auto" && Buffer.byteLength(text, "utf8") <= INLINE_VOCAB_BYTES)) return { meta: text };
-  const bytes = Buffer.from(text, "utf8");
+export function planVocab(weightPath: string, text: string | Buffer, placement: VocabPlacement): VocabPlan {
+  const length = typeof text === "string" ? Buffer.byteLength(text, "utf8") : text.length;
+  if (placement === "inline" || (placement === "auto" && length <= INLINE_VOCAB_BYTES)) return { meta: text.toString() };
+  const bytes = typeof text === "string" ? Buffer.from(text, "utf8") : text;
   const sha256 = createHash("sha256").update(bytes).digest("hex");
   const name = vocabFileName(weightPath, sha256);
   return { meta: JSON.stringify({ file: name, bytes: bytes.length, sha256 } satisfies VocabReference), file: { name, bytes } };

@@ -3,6 +3,7 @@
     "dien_core_sources": [
       "native/common/isa_built.cpp",
       "native/common/json.cpp",
+      "native/data/vocab_index.cpp",
       "native/model/batch.cpp",
       "native/model/config.cpp",
       "native/model/derived.cpp",
@@ -65,7 +66,8 @@
       "native/napi/errors.cpp",
       "native/napi/model_wrap.cpp",
       "native/napi/train_wrap.cpp",
-      "native/napi/typed_arrays.cpp"
+      "native/napi/typed_arrays.cpp",
+      "native/napi/vocab_wrap.cpp"
     ]
   }
 }

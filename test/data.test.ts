@@ -332,6 +332,101 @@ describe("large vocabularies in a file of their own", () => {
   });
 });
 
+describe("a loaded model's vocabularies: a native index", () => {
+  // Strings a Map keys exactly and JSON escapes: quotes, controls, non-ASCII, pairs and lone surrogates.
+  const tricky = ["", "a", 'q"uote', "back\\slash", "tab\tnew\nline\u0001", "été", "日本", "😀", "\ud800", "\udfff", "x\ud83d", "\ufffd", "\u2028", "del\u007f", "/"];
+  const tokens = [...tricky, ...Array.from({ length: 3000 }, (_, i) => `item-${i * 7919}`)];
+  const setup = async () => {
+    const { DienModel } = await import("../lib");
+    const vocab = { items: new Vocabulary(tokens), cats: new Vocabulary(["", "c1", "c2"]), users: new Vocabulary(["", "u"]) };
+    const config = { model: "dien" as const, itemVocab: tokens.length, catVocab: 3, userVocab: 2, dUser: 2, dItem: 4, dCat: 4, hidden: 8, maxLen: 5 };
+    const model = await DienModel.create(config, { seed: 3, vocab });
+    return { DienModel, vocab, config, model, dir: mkdtempSync(path.join(tmpdir(), "dien-vocabindex-")) };
+  };
+
+  it("maps every string as the Map it was saved from did, inline or from a file, and writes it back byte for byte", async () => {
+    const { DienModel, vocab, model, dir } = await setup();
+    using _m = model;
+    const probes = [...tokens, "nope", "A", "\ud800\udc00", "\udc00\ud800", "item-1", "ete\u0301", " a"];
+    for (const placement of ["inline", "file"] as const) {
+      const file = path.join(dir, `${placement}.safetensors`);
+      await model.save(file, { vocab: placement });
+      using loaded = await DienModel.load(file);
+      const v = (await loaded.loadVocab())!;
+      expect(loaded.vocab).toBe(v);
+      expect(v.items.size).toBe(tokens.length);
+      expect(v.items.encode(probes)).toEqual(vocab.items.encode(probes));
+      expect(probes.map((t) => v.items.id(t))).toEqual(probes.map((t) => vocab.items.id(t)));
+      for (const id of [0, 1, 5, 8, 9, 10, tokens.length - 1, tokens.length, -1, 1.5, NaN]) expect(v.items.token(id)).toBe(vocab.items.token(id));
+      expect(v.items.toJSON()).toEqual(tokens);
+      expect(v.users!.toJSON()).toEqual(["", "u"]);
+      expect(() => v.items.encode(["a", 3 as unknown as string])).toThrow(new TypeError("tokens[1]: expected a string but got number"));
+      expect(() => v.items.encode("a" as unknown as string[])).toThrow(TypeError);
+      expect(() => v.items.id(3 as unknown as string)).toThrow(new TypeError("token: expected a string but got number"));
+      expect(() => v.items.token("1" as unknown as number)).toThrow(new TypeError("id: expected a number but got string"));
+    }
+    // The file holds what JSON.stringify wrote; a model read from it writes the same bytes again (the same name).
+    const name = readdirSync(dir).find((n) => n.startsWith("file.safetensors.vocab-"))!;
+    expect(readFileSync(path.join(dir, name)).equals(Buffer.from(vocabulariesToJson(vocab)))).toBe(true);
+    using fromFile = await DienModel.load(path.join(dir, "file.safetensors"));
+    await fromFile.save(path.join(dir, "again.safetensors"), { vocab: "file" });
+    expect(readFileSync(path.join(dir, name.replace("file.", "again.")))).toEqual(readFileSync(path.join(dir, name)));
+    expect(vocabulariesToJson(fromFile.vocab!)).toBe(vocabulariesToJson(vocab));
+  });
+
+  it("loadVocab reads a vocabulary file off the event loop once; a failure rejects and can be retried", async () => {
+    const { DienModel, model, dir } = await setup();
+    using _m = model;
+    const file = path.join(dir, "m.safetensors");
+    await model.save(file, { vocab: "file" });
+    using loaded = await DienModel.load(file);
+    const [a, b] = await Promise.all([loaded.loadVocab(), loaded.loadVocab()]);
+    expect(a).toBe(b);
+    expect(loaded.vocab).toBe(a);
+    using plain = await DienModel.load(await model.toBuffer());
+    expect(await plain.loadVocab()).toBe(plain.vocab);
+    // Gone after the load (a deploy copying files in): rejects, then reads it once it is back.
+    using early = await DienModel.load(file);
+    const vf = path.join(dir, readdirSync(dir).find((n) => n.includes(".vocab-"))!);
+    const bytes = readFileSync(vf);
+    rmSync(vf);
+    await expect(early.loadVocab()).rejects.toMatchObject({ code: "DIEN_BAD_WEIGHTS", message: expect.stringContaining(`its vocabulary file ${vf} cannot be read`) });
+    writeFileSync(vf, bytes.subarray(0, bytes.length - 1));
+    await expect(early.loadVocab()).rejects.toMatchObject({ code: "DIEN_BAD_WEIGHTS", message: expect.stringContaining(`holds ${bytes.length - 1} bytes`) });
+    const changed = Buffer.from(bytes);
+    changed[bytes.length - 3] ^= 1;
+    writeFileSync(vf, changed);
+    await expect(early.loadVocab()).rejects.toMatchObject({ code: "DIEN_BAD_WEIGHTS", message: expect.stringMatching(/has sha256 [0-9a-f]{64}, not the/) });
+    writeFileSync(vf, bytes);
+    expect((await early.loadVocab())!.items.id("item-7919")).toBe(tricky.length + 1);
+  });
+
+  it("vocabularies that are not valid are refused whole, naming the table, the index and the byte", async () => {
+    const { DienModel, config, dir } = await setup();
+    const { native } = await import("../lib/native");
+    const { normalizeConfig } = await import("../lib/config");
+    const cases: [string, RegExp][] = [
+      ['{"items":["","a","b","a"],"cats":["","c1","c2"],"users":["","u"]}', /vocab\.items\[3\]: "a" appears twice \(also at 1\)/],
+      ['{"items":["x"],"cats":["","c1","c2"],"users":["","u"]}', /vocab\.items\[0\]: id 0 is reserved/],
+      ['{"items":["",7],"cats":["","c1","c2"],"users":["","u"]}', /vocab\.items\[1\]: expected a string but got a number at byte 13/],
+      ['{"items":[""],"cats":["","c1","c2"],"users":["","u"],"tags":[]}', /unknown key "tags"/],
+      ['{"items":["","a\\q"],"cats":["",""],"users":["","u"]}', /vocab\.items\[1\]: not a JSON escape/],
+    ];
+    for (const [text, why] of cases) {
+      const handle = await native().createModel(JSON.stringify(normalizeConfig({ ...config, itemVocab: 4 })), 1, {}, text);
+      const file = path.join(dir, "bad.safetensors");
+      writeFileSync(file, await native().runCall<Buffer>(handle.stageSave()));
+      const err = await DienModel.load(file).then(() => undefined, (e: unknown) => e as Error & { code: string });
+      expect(err).toMatchObject({ code: "DIEN_BAD_WEIGHTS" });
+      expect(err!.message).toContain(`${file}: __metadata__.vocab is not valid: `);
+      expect(err!.message).toMatch(why);
+    }
+    await expect(native().parseVocab('{"items":[""],"cats":["",""]}')).rejects.toMatchObject({ code: "DIEN_BAD_WEIGHTS", message: 'vocab.cats[1]: "" appears twice (it is id 0)' });
+    expect(() => native().parseVocabSync(Buffer.from('{"items":["","\xff"],"cats":[""]}', "latin1"))).toThrow("vocab.items[1]: the text is not valid UTF-8 at byte 14");
+    expect(() => native().parseVocabSync(3 as unknown as string)).toThrow(new TypeError("text: expected a Uint8Array or a string but got number"));
+  });
+});
+
 describe("training data larger than memory", () => {
   it("a SampleStore on disk gives exactly the batches (and negatives) of the in-memory set", async () => {
     const { driftingInterests } = await import("../lib/data/drift");

@@ -13,7 +13,7 @@ describe("one list of native sources", () => {
     const listed = Object.values(lists).flat();
     for (const f of listed) expect(existsSync(path.join(ROOT, f)), f).toBe(true);
     expect(new Set(listed).size).toBe(listed.length);
-    const onDisk = ["common", "model", "cpu", "cuda", "napi", "train"].flatMap((dir) =>
+    const onDisk = ["common", "data", "model", "cpu", "cuda", "napi", "train"].flatMap((dir) =>
       readdirSync(path.join(ROOT, "native", dir)).filter((f) => /\.(cpp|cu)$/.test(f)).map((f) => `native/${dir}/${f}`),
     );
     expect([...listed].sort()).toEqual(onDisk.sort());

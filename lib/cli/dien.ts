@@ -86,8 +86,9 @@ trainingOptions(
     let data: PreparedData;
     if (o.resume) {
       trainer = await Trainer.resume(o.resume, { threads: o.threads });
-      if (!trainer.model.vocab) throw new TypeError(`--resume: ${o.resume} has no vocabularies (it was not written by dien train)`);
-      data = await prepareData({ ...dataOptions, maxLen: trainer.model.config.maxLen }, trainer.model.vocab);
+      const vocab = await trainer.model.loadVocab();
+      if (!vocab) throw new TypeError(`--resume: ${o.resume} has no vocabularies (it was not written by dien train)`);
+      data = await prepareData({ ...dataOptions, maxLen: trainer.model.config.maxLen }, vocab);
     } else {
       data = await prepareData(dataOptions);
       const model = await DienModel.create(paperConfig(o.model as ModelName, data.vocab, o.maxLen), { seed: o.seed, threads: o.threads, vocab: data.vocab });

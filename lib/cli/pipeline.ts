@@ -116,7 +116,7 @@ export interface TestMetrics {
  * groups by the file's user ids.
  */
 export async function evaluate(model: DienModel, samples: AsyncIterable<Sample> | Iterable<Sample>, chunk = 4096): Promise<TestMetrics & { skipped?: number }> {
-  const v = model.vocab;
+  const v = await model.loadVocab();
   if (!v) throw new TypeError("the model has no vocabularies: train it with `dien train` (or create it with { vocab }) to evaluate files");
   const probs: number[] = [];
   const labels: number[] = [];

@@ -71,10 +71,9 @@ export function encodeSamples(samples: readonly Sample[], v: Vocabularies, maxLe
     const L = Math.min(s.histItems.length, maxLen);
     const from = s.histItems.length - L;
     e.histLen[i] = L;
-    for (let t = 0; t < L; t++) {
-      e.histItem[i * maxLen + t] = v.items.id(s.histItems[from + t]!);
-      e.histCat[i * maxLen + t] = v.cats.id(s.histCats[from + t]!);
-    }
+    // One encode per history: a loaded model's vocabularies are a native index (one call each).
+    e.histItem.set(v.items.encode(from === 0 ? s.histItems : s.histItems.slice(from)), i * maxLen);
+    e.histCat.set(v.cats.encode(from === 0 ? s.histCats.slice(0, L) : s.histCats.slice(from, from + L)), i * maxLen);
   }
   return e;
 }

@@ -201,11 +201,10 @@ export class SampleStore implements BatchSource {
       r[2] = withUser && v.users ? v.users.id(s.user) : 0;
       r[3] = s.label;
       r[4] = L;
-      for (let t = 0; t < L; t++) {
-        r[HEADER + t] = v.items.id(s.histItems[from + t]!);
-        r[HEADER + maxLen + t] = v.cats.id(s.histCats[from + t]!);
-        reservoir.add(r[HEADER + t]!, r[HEADER + maxLen + t]!);
-      }
+      // One encode per history: a loaded model's vocabularies are a native index (one call each).
+      r.set(v.items.encode(from === 0 ? s.histItems : s.histItems.slice(from)), HEADER);
+      r.set(v.cats.encode(from === 0 ? s.histCats.slice(0, L) : s.histCats.slice(from, from + L)), HEADER + maxLen);
+      for (let t = 0; t < L; t++) reservoir.add(r[HEADER + t]!, r[HEADER + maxLen + t]!);
       store.n++;
       if (++inChunk === 1024) flush();
     }

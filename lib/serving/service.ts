@@ -63,7 +63,11 @@ export class ModelService {
     return s;
   }
 
-  /** Serves a model the caller owns: close() drains its scorer but does not dispose it. */
+  /**
+   * Serves a model the caller owns: close() drains its scorer but does not dispose it.
+   * Vocabularies in a file of their own are read at the first request that names a string
+   * id, on the event loop, unless the caller has awaited `model.loadVocab()` first.
+   */
   static fromModel(model: DienModel, options: ServiceOptions = {}): ModelService {
     const s = new ModelService(options);
     s.#current = { model, scorer: s.#scorer(model), version: "memory", path: undefined, loadedAt: new Date() };
@@ -110,8 +114,9 @@ export class ModelService {
       const model = await DienModel.load(file, this.#options.engine);
       try {
         // Vocabularies kept in a file of their own are read at their first use: make that
-        // now, so that a bad one fails the reload, not the first request.
-        void model.vocab;
+        // now (off the event loop, while the current model serves), so that a bad one
+        // fails the reload, not the first request.
+        await model.loadVocab();
       } catch (err) {
         model.dispose();
         throw err;

@@ -16,12 +16,13 @@
 #include "model_wrap.h"
 #include "train_wrap.h"
 #include "typed_arrays.h"
+#include "vocab_wrap.h"
 
 namespace dien {
 
 namespace {
 
-constexpr int kAbiVersion = 10;
+constexpr int kAbiVersion = 11;
 
 EngineOptions readOptions(const Napi::Value& v) {
   EngineOptions o;
@@ -265,9 +266,12 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("NativeModel", ModelWrap::Define(env));
   exports.Set("NativeTrainer", TrainerWrap::Define(env));
   exports.Set("NativeRocketTrainer", RocketWrap::Define(env));
+  exports.Set("NativeVocab", VocabWrap::Define(env));
   exports.Set("loadModel", Napi::Function::New(env, LoadModel, "loadModel"));
   exports.Set("resumeTrainer", Napi::Function::New(env, ResumeTrainer, "resumeTrainer"));
   exports.Set("createModel", Napi::Function::New(env, CreateModel, "createModel"));
+  exports.Set("parseVocab", Napi::Function::New(env, ParseVocab, "parseVocab"));
+  exports.Set("parseVocabSync", Napi::Function::New(env, ParseVocabSync, "parseVocabSync"));
   exports.Set("runCall", Napi::Function::New(env, RunCall, "runCall"));
   exports.Set("cudaStatus", Napi::Function::New(env, CudaStatusJs, "cudaStatus"));
   exports.Set("buildInfo", Napi::Function::New(env, BuildInfo, "buildInfo"));

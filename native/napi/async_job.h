@@ -30,6 +30,7 @@ struct AddonData {
   Napi::FunctionReference modelClass;
   Napi::FunctionReference trainerClass;
   Napi::FunctionReference rocketClass;
+  Napi::FunctionReference vocabClass;
 };
 
 // Creates this environment's AddonData and the cleanup hook that marks it closing.

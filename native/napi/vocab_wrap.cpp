@@ -1,0 +1,217 @@
+#include "vocab_wrap.h"
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "../common/errors.h"
+#include "async_job.h"
+#include "errors.h"
+#include "tagged_handle.h"
+#include "typed_arrays.h"
+
+namespace dien {
+
+namespace {
+
+constexpr napi_type_tag kVocabTag = {0x52b7e1c94d3a6f08ull, 0xe83f05a7c16b9d24ull};
+
+// The text to parse, copied on the JS thread (the job owns what it reads).
+std::vector<uint8_t> copyText(const Napi::Value& v) {
+  if (v.IsString()) {
+    std::string s = v.As<Napi::String>().Utf8Value();
+    return std::vector<uint8_t>(s.begin(), s.end());
+  }
+  if (v.IsTypedArray()) return copyUint8Array(v, "text");
+  throw TypeMismatch("text: expected a Uint8Array or a string but got " + describeJsValue(v));
+}
+
+class ParseVocabJob : public AsyncJob {
+ public:
+  explicit ParseVocabJob(std::vector<uint8_t> text) : text_(std::move(text)) {}
+
+ protected:
+  void run() override {
+    set_ = std::make_shared<const VocabSet>(VocabSet::parse(text_.data(), text_.size()));
+    std::vector<uint8_t>().swap(text_);  // let the text go before the JS thread gets the result
+  }
+  Napi::Value result(Napi::Env env) override { return VocabWrap::Wrap(env, set_); }
+
+ private:
+  std::vector<uint8_t> text_;
+  std::shared_ptr<const VocabSet> set_;
+};
+
+// A JS string as WTF-8 (data/vocab_index.h), exactly: lone surrogates kept, not replaced.
+void jsStringWtf8(napi_env env, napi_value v, std::u16string& units, std::string& out) {
+  size_t n = 0;
+  units.resize(units.capacity() > 64 ? units.capacity() : 64);
+  if (napi_get_value_string_utf16(env, v, units.data(), units.size(), &n) != napi_ok) throw Napi::Error::New(env);
+  if (n + 1 >= units.size()) {  // it may have been cut: ask for its length, then read all of it
+    if (napi_get_value_string_utf16(env, v, nullptr, 0, &n) != napi_ok) throw Napi::Error::New(env);
+    units.resize(n + 1);
+    if (napi_get_value_string_utf16(env, v, units.data(), units.size(), &n) != napi_ok) throw Napi::Error::New(env);
+  }
+  utf16ToWtf8(units.data(), n, out);
+}
+
+Napi::String jsString(Napi::Env env, std::string_view s, std::u16string& scratch) {
+  bool ascii = true;
+  for (const char c : s) ascii = ascii && static_cast<unsigned char>(c) < 0x80;
+  if (ascii) {
+    napi_value out;
+    if (napi_create_string_latin1(env, s.data(), s.size(), &out) != napi_ok) throw Napi::Error::New(env);
+    return Napi::String(env, out);
+  }
+  wtf8ToUtf16(s, scratch);
+  return Napi::String::New(env, scratch);
+}
+
+}  // namespace
+
+Napi::Function VocabWrap::Define(Napi::Env env) {
+  Napi::Function cls =
+      DefineClass(env, "NativeVocab",
+                  {InstanceMethod("has", &VocabWrap::Has), InstanceMethod("size", &VocabWrap::Size),
+                   InstanceMethod("id", &VocabWrap::Id), InstanceMethod("token", &VocabWrap::Token),
+                   InstanceMethod("encode", &VocabWrap::Encode), InstanceMethod("tokens", &VocabWrap::Tokens),
+                   InstanceMethod("json", &VocabWrap::Json), InstanceAccessor("bytes", &VocabWrap::Bytes, nullptr)});
+  addonData(env).vocabClass = Napi::Persistent(cls);
+  return cls;
+}
+
+Napi::Object VocabWrap::Wrap(Napi::Env env, std::shared_ptr<const VocabSet> set) {
+  return newTaggedHandle(env, std::move(set), kVocabTag, addonData(env).vocabClass);
+}
+
+VocabWrap::VocabWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<VocabWrap>(info) {
+  set_ = takeTaggedHandle<const VocabSet>(info, kVocabTag, "NativeVocab is made by parseVocab(), not with new");
+  // Hundreds of MB may hang off this small object: tell the collector, so that a dropped
+  // one is collected as soon as its size warrants.
+  accounted_ = static_cast<int64_t>(set_->bytes());
+  Napi::MemoryManagement::AdjustExternalMemory(info.Env(), accounted_);
+}
+
+VocabWrap::~VocabWrap() {
+  if (accounted_ != 0) napi_adjust_external_memory(Env(), -accounted_, nullptr);
+}
+
+// Argument 0: a table, 0 (items), 1 (cats) or 2 (users), which this set must have.
+const TokenTable& VocabWrap::table(const Napi::CallbackInfo& info) const {
+  const Napi::Value v = info.Length() > 0 ? info[0] : info.Env().Undefined();
+  const double t = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -1;
+  if (!(t == 0 || t == 1 || t == 2))
+    throw InputError(cat("table: expected 0 (items), 1 (cats) or 2 (users) but got ",
+                         v.IsNumber() ? v.ToString().Utf8Value() : describeJsValue(v)));
+  if (t == VocabSet::kUsers && !set_->hasUsers) throw InputError("table: these vocabularies have no users");
+  return set_->tables[static_cast<int>(t)];
+}
+
+// has(table) -> whether this set has that table (users is optional)
+Napi::Value VocabWrap::Has(const Napi::CallbackInfo& info) {
+  const Napi::Value v = info.Length() > 0 ? info[0] : info.Env().Undefined();
+  const double t = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -1;
+  return Napi::Boolean::New(info.Env(), t == 0 || t == 1 || (t == 2 && set_->hasUsers));
+}
+
+Napi::Value VocabWrap::Size(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    return Napi::Number::New(info.Env(), static_cast<double>(table(info).size()));
+  });
+}
+
+// id(table, token: string) -> number (0: unknown)
+Napi::Value VocabWrap::Id(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    const TokenTable& t = table(info);
+    if (info.Length() < 2 || !info[1].IsString())
+      throw TypeMismatch("token: expected a string but got " +
+                         describeJsValue(info.Length() < 2 ? env.Undefined() : info[1]));
+    std::u16string units;
+    std::string key;
+    jsStringWtf8(env, info[1], units, key);
+    return Napi::Number::New(env, t.find(key));
+  });
+}
+
+// token(table, id) -> string | undefined (undefined for 0 and ids outside the table)
+Napi::Value VocabWrap::Token(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    const TokenTable& t = table(info);
+    const double id = info.Length() > 1 && info[1].IsNumber() ? info[1].As<Napi::Number>().DoubleValue() : -1;
+    if (!(id >= 1 && id < static_cast<double>(t.size()) && std::floor(id) == id)) return env.Undefined();
+    std::u16string scratch;
+    return jsString(env, t.token(static_cast<size_t>(id)), scratch);
+  });
+}
+
+// encode(table, tokens: string[]) -> Int32Array (unknown strings: 0)
+Napi::Value VocabWrap::Encode(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    const TokenTable& t = table(info);
+    if (info.Length() < 2 || !info[1].IsArray()) throw TypeMismatch("tokens: expected an array of strings");
+    Napi::Array tokens = info[1].As<Napi::Array>();
+    const uint32_t n = tokens.Length();
+    // Ids are gathered first: reading an element may run JS (a getter), which must not
+    // see a half-filled result.
+    std::vector<int32_t> ids(n);
+    std::u16string units;
+    std::string key;
+    for (uint32_t i = 0; i < n; i++) {
+      const Napi::Value v = tokens.Get(i);
+      if (!v.IsString()) throw TypeMismatch(cat("tokens[", i, "]: expected a string but got ", describeJsValue(v)));
+      jsStringWtf8(env, v, units, key);
+      ids[i] = t.find(key);
+    }
+    Napi::Int32Array out = Napi::Int32Array::New(env, n);
+    for (uint32_t i = 0; i < n; i++) out[i] = ids[i];
+    return out;
+  });
+}
+
+// tokens(table) -> string[] (all of them, id order)
+Napi::Value VocabWrap::Tokens(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    const TokenTable& t = table(info);
+    Napi::Array out = Napi::Array::New(env, t.size());
+    std::u16string scratch;
+    // Set() with a Napi::String would convert it to std::string (UTF-8, lone surrogates lost).
+    for (size_t i = 0; i < t.size(); i++)
+      out.Set(static_cast<uint32_t>(i), static_cast<napi_value>(jsString(env, t.token(i), scratch)));
+    return out;
+  });
+}
+
+// json() -> Buffer: the vocabularies as JSON.stringify writes them
+Napi::Value VocabWrap::Json(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    const std::string text = set_->toJson();
+    return Napi::Buffer<char>::Copy(info.Env(), text.data(), text.size());
+  });
+}
+
+Napi::Value VocabWrap::Bytes(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(set_->bytes()));
+}
+
+Napi::Value ParseVocab(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    std::vector<uint8_t> text = copyText(info.Length() > 0 ? info[0] : env.Undefined());
+    return AsyncJob::queue(env, std::make_unique<ParseVocabJob>(std::move(text)), "dien.parseVocab");
+  });
+}
+
+Napi::Value ParseVocabSync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    const std::vector<uint8_t> text = copyText(info.Length() > 0 ? info[0] : env.Undefined());
+    return VocabWrap::Wrap(env, std::make_shared<const VocabSet>(VocabSet::parse(text.data(), text.size())));
+  });
+}
+
+}  // namespace dien
