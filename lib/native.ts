@@ -181,6 +181,11 @@ export interface NativeAddon {
   parseVocab(text: Uint8Array | string): Promise<NativeVocab>;
   /** The same, on this thread. */
   parseVocabSync(text: Uint8Array | string): NativeVocab;
+  /**
+   * n bytes (contents undefined) that parseVocab reads without a copy: a vocabulary file
+   * is read into them. undefined where the runtime allows no external buffers.
+   */
+  vocabText(n: number): Buffer | undefined;
   /** A path (read on a worker thread) or the file's bytes (copied now). */
   loadModel(source: string | Uint8Array, options?: NativeEngineOptions): Promise<NativeModel>;
   createModel(configJson: string, seed: number, options?: NativeEngineOptions, vocabJson?: string): Promise<NativeModel>;

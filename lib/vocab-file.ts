@@ -22,6 +22,7 @@ import * as path from "node:path";
 
 import { writeFileAtomic } from "./atomic";
 import { dienError } from "./errors";
+import { native } from "./native";
 
 /** Vocabularies whose JSON text is longer go to a file of their own when `vocab` is "auto". */
 export const INLINE_VOCAB_BYTES = 8 << 20;
@@ -84,9 +85,8 @@ function openRegular(file: string): { fd: number; size: number } {
   }
 }
 
-/** size bytes of fd from offset `from`; fewer when the file ends first (a file shortened meanwhile). */
-function readAll(fd: number, size: number, from = 0): Buffer {
-  const out = Buffer.allocUnsafe(size);
+/** size bytes of fd from offset `from` (into `out`, when given); fewer when the file ends first (a file shortened meanwhile). */
+function readAll(fd: number, size: number, from = 0, out: Buffer = Buffer.allocUnsafe(size)): Buffer {
   let at = 0;
   for (let n = 1; at < size && n > 0; at += n) n = readSync(fd, out, at, size - at, from + at);
   return at === size ? out : out.subarray(0, at);
@@ -140,7 +140,7 @@ export function readVocabFile(f: VocabFile): Buffer {
     const opened = openRegular(f.path);
     fd = opened.fd;
     if (opened.size !== f.bytes) throw new Error(`it holds ${opened.size} bytes but the weight file says ${f.bytes}`);
-    bytes = readAll(fd, opened.size);
+    bytes = readAll(fd, opened.size, 0, textBuffer(opened.size));
     if (bytes.length !== opened.size) throw new Error(`it ended after ${bytes.length} of ${opened.size} bytes`);
   } catch (err) {
     throw unreadable(f, err);
@@ -165,7 +165,7 @@ export async function readVocabFileAsync(f: VocabFile): Promise<Buffer> {
       const st = await file.stat();
       if (!st.isFile()) throw new Error("not a regular file");
       if (st.size !== f.bytes) throw new Error(`it holds ${st.size} bytes but the weight file says ${f.bytes}`);
-      bytes = Buffer.allocUnsafe(st.size);
+      bytes = textBuffer(st.size);
       let at = 0;
       for (let n = 1; at < st.size && n > 0; at += n) {
         n = (await file.read(bytes, at, Math.min(CHUNK, st.size - at), at)).bytesRead;
@@ -180,6 +180,11 @@ export async function readVocabFileAsync(f: VocabFile): Promise<Buffer> {
   }
   checkHash(f, hash.digest("hex"));
   return bytes;
+}
+
+/** Memory for a vocabulary file's bytes that the native parser reads without copying, where the runtime allows it. */
+function textBuffer(size: number): Buffer {
+  return native().vocabText(size) ?? Buffer.allocUnsafe(size);
 }
 
 function unreadable(f: VocabFile, err: unknown): Error {

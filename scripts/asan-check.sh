@@ -28,4 +28,4 @@ LD_PRELOAD="$libasan" DIEN_ADDON_PATH="$PWD/$out/Release/dien-native.node" \
     test/parity.test.ts test/scorer.test.ts test/quantize.test.ts test/rocket.test.ts test/concurrency.test.ts
 echo "== the fuzz surfaces that reach native code, under ASan + UBSan"
 LD_PRELOAD="$libasan" DIEN_ADDON_PATH="$PWD/$out/Release/dien-native.node" \
-  npx vitest run test/fuzz.test.ts -t "fuzzed (weights|batches)"
+  npx vitest run test/fuzz.test.ts -t "fuzzed (weights|batches|vocab)"

@@ -14,7 +14,7 @@ console.log("| surface | seed | cases | accepted | rejected (clear) | controls |
 console.log("|---|---:|---:|---:|---:|---:|---:|---|");
 for (let r = 0; r < Number(values.runs); r++) {
   const seed = values.seed !== undefined ? Number(values.seed) + r : Math.floor(Math.random() * 2 ** 31);
-  for (const surface of ["weights", "batches", "data", "http"]) {
+  for (const surface of ["weights", "batches", "data", "http", "vocab"]) {
     const p = spawnSync(process.execPath, [fuzz, surface, String(seed), values.cases], { encoding: "utf8", maxBuffer: 64 << 20 });
     const line = p.stdout.split("\n").find((l) => l.startsWith("RESULT "));
     const res = line ? JSON.parse(line.slice(7)) : undefined;

@@ -424,6 +424,13 @@ describe("a loaded model's vocabularies: a native index", () => {
     await expect(native().parseVocab('{"items":[""],"cats":["",""]}')).rejects.toMatchObject({ code: "DIEN_BAD_WEIGHTS", message: 'vocab.cats[1]: "" appears twice (it is id 0)' });
     expect(() => native().parseVocabSync(Buffer.from('{"items":["","\xff"],"cats":[""]}', "latin1"))).toThrow("vocab.items[1]: the text is not valid UTF-8 at byte 14");
     expect(() => native().parseVocabSync(3 as unknown as string)).toThrow(new TypeError("text: expected a Uint8Array or a string but got number"));
+    // The addon's own buffer (what a vocabulary file is read into) is parsed in place; a view of it is copied, up to its length.
+    const text = '{"items":["","a"],"cats":[""]}';
+    const lent = native().vocabText(text.length + 1)!;
+    lent.write(`${text} `);
+    expect((await native().parseVocab(lent)).id(0, "a")).toBe(1);
+    expect(() => native().parseVocabSync(lent.subarray(0, text.length - 1))).toThrow("vocab: the text ends early");
+    expect(() => native().vocabText(-1)).toThrow(new RangeError("n: expected an integer in [0, 2^32) but got -1"));
   });
 });
 

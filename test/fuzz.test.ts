@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 
 const FUZZ = path.join(__dirname, "children", "fuzz.cjs");
 
-describe.each(["weights", "batches", "data", "http"])("fuzzed %s", (surface) => {
+describe.each(["weights", "batches", "data", "http", "vocab"])("fuzzed %s", (surface) => {
   it("10,000 seeded cases: no crash, every rejection clear, every control accepted", () => {
     const r = spawnSync(process.execPath, [FUZZ, surface, "1", "10000"], { encoding: "utf8", timeout: 300_000 });
     const output = `${r.stdout}\n${r.stderr}`;

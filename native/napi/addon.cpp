@@ -272,6 +272,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("createModel", Napi::Function::New(env, CreateModel, "createModel"));
   exports.Set("parseVocab", Napi::Function::New(env, ParseVocab, "parseVocab"));
   exports.Set("parseVocabSync", Napi::Function::New(env, ParseVocabSync, "parseVocabSync"));
+  exports.Set("vocabText", Napi::Function::New(env, VocabText, "vocabText"));
   exports.Set("runCall", Napi::Function::New(env, RunCall, "runCall"));
   exports.Set("cudaStatus", Napi::Function::New(env, CudaStatusJs, "cudaStatus"));
   exports.Set("buildInfo", Napi::Function::New(env, BuildInfo, "buildInfo"));

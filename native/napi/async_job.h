@@ -14,11 +14,14 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <unordered_map>
 #include <vector>
 
 #include "errors.h"
 
 namespace dien {
+
+struct OwnedText;  // napi/vocab_wrap.cpp
 
 // Per-environment state (main thread and each worker thread have their own).
 struct EnvState {
@@ -31,6 +34,8 @@ struct AddonData {
   Napi::FunctionReference trainerClass;
   Napi::FunctionReference rocketClass;
   Napi::FunctionReference vocabClass;
+  // Buffers of vocabulary text lent to JS (napi/vocab_wrap.cpp), by address.
+  std::unordered_map<const uint8_t*, std::weak_ptr<OwnedText>> lentTexts;
 };
 
 // Creates this environment's AddonData and the cleanup hook that marks it closing.

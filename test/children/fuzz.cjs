@@ -1,6 +1,6 @@
 // Seeded fuzzing of one input surface, in a child process so that a crash is counted by
 // the parent (test/fuzz.test.ts, scripts/fuzz.js) instead of ending its run.
-//   node fuzz.cjs <surface> <seed> <cases>     surface: weights | batches | data | http
+//   node fuzz.cjs <surface> <seed> <cases>     surface: weights | batches | data | http | vocab
 // Every case is a mutated input; the library must either accept it (and then work) or
 // reject it with a clear error: a DienError (code DIEN_*), TypeError or RangeError whose
 // message names what was wrong. Controls (valid inputs made differently) must be
@@ -548,8 +548,93 @@ async function fuzzHttp() {
   return res;
 }
 
+// --- vocabulary texts -------------------------------------------------------------------
+
+// Strings JSON escapes and a JS Map keys exactly: quotes, controls, non-ASCII, surrogate pairs, lone surrogates.
+const ODD = ["a", 'q"', "b\\s", "t\tn\n\u0001", "été", "日本", "😀", "\ud800", "\udfff", "x\ud83d", "\ufffd", "\u2028", "\u007f", "/", " "];
+const FRAGMENTS = ['"', "\\", "\\u", "\\ud800", "\\udc00", "\\x", ",", "[", "]", "{", "}", ":", " ", "\n", '""', "null", "7", '"items"', '"cats"', '"users"', "\u0000", "é", "😀"];
+const RAW = [[0xff], [0xc0, 0xaf], [0xed, 0xa0, 0x80], [0xe2, 0x82], [0xf4, 0x90, 0x80, 0x80], [0x80], [0x01]];
+
+/** A valid vocabulary text: lists of tokens drawn from ODD and plain ids, maybe with whitespace. */
+function vocabText() {
+  const list = () => {
+    const out = [""];
+    const seen = new Set(out);
+    for (let n = 1 + int(12); n > 0; n--) {
+      const t = rand() < 0.5 ? pick(ODD) + (rand() < 0.5 ? String(int(50)) : "") : `id${int(1000)}`;
+      if (!seen.has(t)) {
+        seen.add(t);
+        out.push(t);
+      }
+    }
+    return out;
+  };
+  const v = { items: list(), cats: list(), ...(rand() < 0.5 ? { users: list() } : {}) };
+  return rand() < 0.3 ? JSON.stringify(v, null, pick([1, 2, "\t"])) : JSON.stringify(v);
+}
+
+/** What the vocabularies of bytes are by JSON.parse and the rules of docs/model.md §12, or why not. */
+function referenceVocab(bytes) {
+  let value;
+  try {
+    value = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+  } catch (err) {
+    return { why: err.message };
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return { why: "not an object" };
+  const keys = Object.keys(value);
+  if (!keys.every((k) => ["items", "cats", "users"].includes(k)) || !("items" in value) || !("cats" in value)) return { why: "keys" };
+  for (const k of keys) {
+    const l = value[k];
+    if (!Array.isArray(l) || l.length === 0 || l[0] !== "" || !l.every((t) => typeof t === "string") || new Set(l).size !== l.length) return { why: `table ${k}` };
+  }
+  return { value };
+}
+
+/** The parser against JSON.parse on mutated texts: the same tokens when both accept, a clear error otherwise. */
+async function fuzzVocab() {
+  const { native } = require("../../dist/lib/native");
+  const res = { cases: 0, accepted: 0, rejected: 0, controls: 0, unclear: [] };
+  for (let c = 0; c < cases; c++) {
+    const isControl = c % 10 === 0;
+    let bytes = Buffer.from(vocabText(), "utf8");
+    if (!isControl) {
+      for (let m = 1 + int(3); m > 0; m--) {
+        const at = int(bytes.length + 1);
+        const kind = int(5);
+        const piece = kind === 0 ? Buffer.from(pick(FRAGMENTS), "utf8") : kind === 1 ? Buffer.from(pick(RAW)) : Buffer.alloc(0);
+        const cut = kind === 2 ? 1 + int(4) : kind === 3 ? bytes.length : 0; // delete a few bytes, or truncate
+        bytes = kind === 4 ? Buffer.from(bytes.map((b, i) => (i === at ? b ^ (1 << int(8)) : b))) : Buffer.concat([bytes.subarray(0, at), piece, bytes.subarray(Math.min(bytes.length, at + cut))]);
+      }
+    }
+    res.cases++;
+    const ref = referenceVocab(bytes);
+    let got;
+    try {
+      got = rand() < 0.5 ? native().parseVocabSync(bytes) : await native().parseVocab(bytes);
+    } catch (err) {
+      // Duplicate keys: JSON.parse keeps the last, the parser refuses them.
+      const dupKey = /key "(items|cats|users)" appears twice/.test(err.message);
+      if (!clear(err) || !/^vocab/.test(err.message)) res.unclear.push(`case ${c}: unclear rejection: ${describe(err)}`);
+      else if (ref.value && !dupKey) res.unclear.push(`case ${c}: JSON.parse accepts ${JSON.stringify(bytes.toString("latin1").slice(0, 120))} but the parser says ${err.message}`);
+      else res.rejected++;
+      continue;
+    }
+    const tables = ["items", "cats", "users"].filter((k, t) => got.has(t));
+    const tokens = Object.fromEntries(tables.map((k) => [k, got.tokens(["items", "cats", "users"].indexOf(k))]));
+    if (!ref.value) res.unclear.push(`case ${c}: the parser accepts what JSON.parse or the rules refuse (${ref.why}): ${JSON.stringify(bytes.toString("latin1").slice(0, 120))}`);
+    else if (JSON.stringify(tokens) !== JSON.stringify(ref.value) || got.json().toString("utf8") !== JSON.stringify(ref.value)) res.unclear.push(`case ${c}: tokens differ from JSON.parse's: ${JSON.stringify(tokens).slice(0, 200)}`);
+    else if (!Object.entries(ref.value).every(([k, l]) => l.every((t, i) => got.id(["items", "cats", "users"].indexOf(k), t) === (i === 0 ? 0 : i)))) res.unclear.push(`case ${c}: a token does not map to its own id`);
+    else {
+      res.accepted++;
+      if (isControl) res.controls++;
+    }
+  }
+  return res;
+}
+
 run(async () => {
-  const surfaces = { weights: fuzzWeights, batches: fuzzBatches, data: fuzzData, http: fuzzHttp };
+  const surfaces = { weights: fuzzWeights, batches: fuzzBatches, data: fuzzData, http: fuzzHttp, vocab: fuzzVocab };
   const fn = surfaces[surface];
   if (!fn) throw new TypeError(`surface: expected one of ${Object.keys(surfaces).join(", ")} but got ${surface}`);
   const res = await fn();
