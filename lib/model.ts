@@ -307,6 +307,7 @@ export class DienModel implements Disposable {
    * `model.vocab.items.encode(["B0012", ...])` maps a service's ids to rows (unknown -> 0).
    */
   get vocab(): Vocabularies | undefined {
+    this.#handle(); // DIEN_DISPOSED after dispose()
     if (this.#vocab === undefined && this.#vocabFile !== undefined) {
       // Kept in a file of their own (docs/model.md §12): read, hash-checked and parsed now,
       // on this thread; loadVocab() does the same off it.
@@ -330,22 +331,28 @@ export class DienModel implements Disposable {
    * then returns; rejects with DIEN_BAD_WEIGHTS when the file is missing, changed or malformed.
    */
   async loadVocab(): Promise<Vocabularies | undefined> {
+    this.#handle(); // DIEN_DISPOSED after dispose()
     const f = this.#vocabFile;
     if (this.#vocab !== undefined || f === undefined) return this.#vocab;
+    // One read for every caller until it settles; a failure may be retried (a file still
+    // being copied into place), a success is kept before anyone else can start another.
     this.#vocabLoading ??= (async () => {
-      const bytes = await readVocabFileAsync(f);
-      const index = await native()
-        .parseVocab(bytes)
-        .catch((err: unknown) => {
-          throw vocabParseError(err, `${f.where}its vocabulary file ${f.path}`);
-        });
-      return this.#checkedVocab(f, index);
-    })().finally(() => {
-      this.#vocabLoading = undefined; // a failure may be retried (a file still being copied into place)
-    });
-    const v = await this.#vocabLoading;
-    this.#vocab ??= v;
-    return this.#vocab;
+      try {
+        const bytes = await readVocabFileAsync(f);
+        const index = await native()
+          .parseVocab(bytes)
+          .catch((err: unknown) => {
+            throw vocabParseError(err, `${f.where}its vocabulary file ${f.path}`);
+          });
+        const v = this.#checkedVocab(f, index);
+        this.#handle(); // disposed meanwhile: the index goes with the model
+        this.#vocab ??= v;
+        return this.#vocab;
+      } finally {
+        this.#vocabLoading = undefined;
+      }
+    })();
+    return this.#vocabLoading;
   }
 
   /** The Vocabularies over an index parsed from f, checked against the config. */
@@ -516,6 +523,9 @@ export class DienModel implements Disposable {
   dispose(): void {
     this.#native?.dispose();
     this.#native = undefined;
+    // A loaded model's vocabularies are a native index of their own: let it go with the model.
+    this.#vocab = undefined;
+    this.#vocabFile = undefined;
   }
 
   [Symbol.dispose](): void {

@@ -175,17 +175,19 @@ export interface NativeVocab {
 
 export interface NativeAddon {
   /**
-   * Vocabularies from their JSON text ({ items, cats, users? }, copied now), parsed and
-   * indexed on a worker thread; DIEN_BAD_WEIGHTS "vocab.<table>[i]: ..." when malformed.
+   * Vocabularies from their JSON text ({ items, cats, users? }, copied now, or taken over
+   * when it is an array from vocabText), parsed and indexed on a worker thread;
+   * DIEN_BAD_WEIGHTS "vocab.<table>[i]: ..." when malformed.
    */
   parseVocab(text: Uint8Array | string): Promise<NativeVocab>;
   /** The same, on this thread. */
   parseVocabSync(text: Uint8Array | string): NativeVocab;
   /**
-   * n bytes (contents undefined) that parseVocab reads without a copy: a vocabulary file
-   * is read into them. undefined where the runtime allows no external buffers.
+   * n zero bytes owned by the addon, which parseVocab takes over without a copy (detaching
+   * the array): a vocabulary file is read into them. undefined where the runtime allows no
+   * external buffers.
    */
-  vocabText(n: number): Buffer | undefined;
+  vocabText(n: number): Uint8Array | undefined;
   /** A path (read on a worker thread) or the file's bytes (copied now). */
   loadModel(source: string | Uint8Array, options?: NativeEngineOptions): Promise<NativeModel>;
   createModel(configJson: string, seed: number, options?: NativeEngineOptions, vocabJson?: string): Promise<NativeModel>;

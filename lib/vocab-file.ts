@@ -86,10 +86,10 @@ function openRegular(file: string): { fd: number; size: number } {
 }
 
 /** size bytes of fd from offset `from` (into `out`, when given); fewer when the file ends first (a file shortened meanwhile). */
-function readAll(fd: number, size: number, from = 0, out: Buffer = Buffer.allocUnsafe(size)): Buffer {
+function readAll<T extends Uint8Array = Buffer>(fd: number, size: number, from = 0, out: T = Buffer.allocUnsafe(size) as unknown as T): T {
   let at = 0;
   for (let n = 1; at < size && n > 0; at += n) n = readSync(fd, out, at, size - at, from + at);
-  return at === size ? out : out.subarray(0, at);
+  return at === size ? out : (out.subarray(0, at) as T);
 }
 
 /**
@@ -133,8 +133,8 @@ export function locateVocabFile(ref: VocabReference, weightPath: string | undefi
 }
 
 /** The vocabulary file's bytes, after checking its size and hash against the reference. */
-export function readVocabFile(f: VocabFile): Buffer {
-  let bytes: Buffer;
+export function readVocabFile(f: VocabFile): Uint8Array {
+  let bytes: Uint8Array;
   let fd: number | undefined;
   try {
     const opened = openRegular(f.path);
@@ -155,10 +155,10 @@ export function readVocabFile(f: VocabFile): Buffer {
  * readVocabFile off the event loop: read in chunks on libuv's threads, each hashed as it
  * arrives (a few ms of this thread per chunk, never the whole file at once).
  */
-export async function readVocabFileAsync(f: VocabFile): Promise<Buffer> {
+export async function readVocabFileAsync(f: VocabFile): Promise<Uint8Array> {
   const CHUNK = 4 << 20;
   const hash = createHash("sha256");
-  let bytes: Buffer;
+  let bytes: Uint8Array;
   try {
     const file = await open(f.path, constants.O_RDONLY | constants.O_NONBLOCK);
     try {
@@ -182,8 +182,8 @@ export async function readVocabFileAsync(f: VocabFile): Promise<Buffer> {
   return bytes;
 }
 
-/** Memory for a vocabulary file's bytes that the native parser reads without copying, where the runtime allows it. */
-function textBuffer(size: number): Buffer {
+/** Memory for a vocabulary file's bytes that the native parser takes over without a copy, where the runtime allows it. */
+function textBuffer(size: number): Uint8Array {
   return native().vocabText(size) ?? Buffer.allocUnsafe(size);
 }
 

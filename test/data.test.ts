@@ -398,7 +398,20 @@ describe("a loaded model's vocabularies: a native index", () => {
     writeFileSync(vf, changed);
     await expect(early.loadVocab()).rejects.toMatchObject({ code: "DIEN_BAD_WEIGHTS", message: expect.stringMatching(/has sha256 [0-9a-f]{64}, not the/) });
     writeFileSync(vf, bytes);
-    expect((await early.loadVocab())!.items.id("item-7919")).toBe(tricky.length + 1);
+    const v = (await early.loadVocab())!;
+    expect(v.items.id("item-7919")).toBe(tricky.length + 1);
+    // Odd arrays are encoded as read once, by either index: a Proxy, a huge sparse array fails at its first hole.
+    const proxy = new Proxy(["a", "nope"], {});
+    expect(v.items.encode(proxy)).toEqual(Int32Array.of(1, 0));
+    expect(() => v.items.encode(new Array(5e8))).toThrow(new TypeError("tokens[0]: expected a string but got undefined"));
+    // The index goes with the model.
+    early.dispose();
+    expect(() => early.vocab).toThrow(expect.objectContaining({ code: "DIEN_DISPOSED" }));
+    await expect(early.loadVocab()).rejects.toMatchObject({ code: "DIEN_DISPOSED" });
+    using late = await DienModel.load(file);
+    const pending = late.loadVocab();
+    late.dispose();
+    await expect(pending).rejects.toMatchObject({ code: "DIEN_DISPOSED" });
   });
 
   it("vocabularies that are not valid are refused whole, naming the table, the index and the byte", async () => {
@@ -427,10 +440,17 @@ describe("a loaded model's vocabularies: a native index", () => {
     // The addon's own buffer (what a vocabulary file is read into) is parsed in place; a view of it is copied, up to its length.
     const text = '{"items":["","a"],"cats":[""]}';
     const lent = native().vocabText(text.length + 1)!;
-    lent.write(`${text} `);
-    expect((await native().parseVocab(lent)).id(0, "a")).toBe(1);
+    expect(lent.every((b) => b === 0)).toBe(true);
+    lent.set(Buffer.from(`${text} `));
     expect(() => native().parseVocabSync(lent.subarray(0, text.length - 1))).toThrow("vocab: the text ends early");
+    const parsing = native().parseVocab(lent);
+    expect(lent.length).toBe(0); // taken over: JS can no longer change what is being parsed
+    expect((await parsing).id(0, "a")).toBe(1);
     expect(() => native().vocabText(-1)).toThrow(new RangeError("n: expected an integer in [0, 2^32) but got -1"));
+    expect(() => native().vocabText("5" as unknown as number)).toThrow(new TypeError("n: expected an integer in [0, 2^32) but got string"));
+    // A string is read exactly: a lone surrogate stays itself.
+    const lone = await native().parseVocab('{"items":["","\ud800","\ufffd"],"cats":[""]}');
+    expect([lone.id(0, "\ud800"), lone.id(0, "\ufffd"), lone.tokens(0).length]).toEqual([1, 2, 3]);
   });
 });
 

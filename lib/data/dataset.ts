@@ -64,6 +64,7 @@ export function encodeSamples(samples: readonly Sample[], v: Vocabularies, maxLe
   };
   for (let i = 0; i < n; i++) {
     const s = samples[i]!;
+    if (s.histCats.length !== s.histItems.length) throw new RangeError(`samples[${i}].histCats: expected ${s.histItems.length} entries (one per history item) but got ${s.histCats.length}`);
     e.targetItem[i] = v.items.id(s.item);
     e.targetCat[i] = v.cats.id(s.cat);
     if (e.user) e.user[i] = v.users ? v.users.id(s.user) : 0;

@@ -192,6 +192,7 @@ export class SampleStore implements BatchSource {
       inChunk = 0;
     };
     for await (const s of samples) {
+      if (s.histCats.length !== s.histItems.length) throw new RangeError(`samples[${store.n}].histCats: expected ${s.histItems.length} entries (one per history item) but got ${s.histCats.length}`);
       const r = chunk.subarray(inChunk * R, (inChunk + 1) * R);
       r.fill(0);
       const L = Math.min(s.histItems.length, maxLen);

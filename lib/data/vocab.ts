@@ -126,7 +126,9 @@ export class Vocabulary {
   /** Unknown strings map to 0. */
   encode(tokens: readonly string[]): Int32Array {
     if (!Array.isArray(tokens)) throw new TypeError("tokens: expected an array of strings");
-    return this.#index.encode(tokens);
+    // A plain copy, each element read once: a Proxy or an array with getters (which could
+    // change it while it is read) is encoded as it was when read, the same by either index.
+    return this.#index.encode(Array.prototype.slice.call(tokens) as string[]);
   }
 
   toJSON(): string[] {
@@ -180,6 +182,7 @@ export function vocabulariesFromJson(text: string): Vocabularies {
 /** Vocabularies from their parsed JSON ({ items, cats, users? }: arrays of strings). */
 export function vocabulariesFromValue(value: unknown): Vocabularies {
   if (typeof value !== "object" || value === null || Array.isArray(value)) throw new TypeError("vocab: expected an object { items, cats, users? }");
+  for (const key of Object.keys(value)) if (!["items", "cats", "users"].includes(key)) throw new RangeError(`vocab: unknown key ${JSON.stringify(key)} (expected items, cats and users)`);
   const raw = value as { items?: unknown; cats?: unknown; users?: unknown };
   const list = (field: string, v: unknown): Vocabulary => {
     if (!Array.isArray(v)) throw new TypeError(`vocab.${field}: expected an array of strings`);

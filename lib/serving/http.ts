@@ -137,6 +137,9 @@ export function errorBody(statusCode: number, message: string): { statusCode: nu
 /** Integer rows pass if in range; strings go through the model's vocabulary (unknown -> row 0). */
 function rows(field: (i: number) => string, ids: readonly (number | string)[], vocab: number, strings: { encode(t: readonly string[]): Int32Array } | undefined): Int32Array {
   const out = new Int32Array(ids.length);
+  // String ids are encoded together: one call into a loaded model's native index per field.
+  const at: number[] = [];
+  const tokens: string[] = [];
   for (let i = 0; i < ids.length; i++) {
     const id = ids[i]!;
     if (typeof id === "number") {
@@ -144,8 +147,13 @@ function rows(field: (i: number) => string, ids: readonly (number | string)[], v
       out[i] = id;
     } else {
       if (!strings) throw new BadRequest(`${field(i)}: string ids need a model file with vocabularies; this one has none, so send integer rows`);
-      out[i] = strings.encode([id])[0]!;
+      at.push(i);
+      tokens.push(id);
     }
+  }
+  if (tokens.length > 0) {
+    const encoded = strings!.encode(tokens);
+    for (let k = 0; k < at.length; k++) out[at[k]!] = encoded[k]!;
   }
   return out;
 }

@@ -115,7 +115,7 @@ std::string quoted(std::string_view s) {
 // A recursive-descent reader for exactly {"items": [strings], "cats": [...], "users"?: [...]}.
 class VocabParser {
  public:
-  VocabParser(const uint8_t* text, size_t n) : p_(text), n_(n) {}
+  VocabParser(const uint8_t* text, size_t n, bool wtf8) : p_(text), n_(n), wtf8_(wtf8) {}
 
   VocabSet run() {
     VocabSet v;
@@ -221,6 +221,7 @@ class VocabParser {
       case 't':
       case 'f': return "a boolean";
       case 'n': return "null";
+      case ']': return "']' (a comma before it?)";
       default: return (peek() == '-' || (peek() >= '0' && peek() <= '9')) ? "a number" : "something that is not JSON";
     }
   }
@@ -243,8 +244,24 @@ class VocabParser {
     return v;
   }
 
+  // Appends code point cp to the string that began at out[start]: a low surrogate after a
+  // high one is one code point (a JS string's pair may arrive as an escape and a raw
+  // character), so that every string has one WTF-8 form.
+  static void append(std::string& out, size_t start, uint32_t cp) {
+    const size_t n = out.size();
+    if (cp >= 0xdc00 && cp <= 0xdfff && n - start >= 3 && static_cast<uint8_t>(out[n - 3]) == 0xed &&
+        (static_cast<uint8_t>(out[n - 2]) & 0xf0) == 0xa0) {
+      const uint32_t hi =
+          0xd000 | ((static_cast<uint8_t>(out[n - 2]) & 0x3f) << 6) | (static_cast<uint8_t>(out[n - 1]) & 0x3f);
+      out.resize(n - 3);
+      cp = 0x10000 + ((hi - 0xd800) << 10) + (cp - 0xdc00);
+    }
+    putUtf8(cp, out);
+  }
+
   // The string at i_ (its opening quote), unescaped and appended to out as WTF-8.
   void string(std::string& out, Field field) {
+    const size_t start = out.size();
     i_++;
     for (;;) {
       // The common case: a run of plain printable ASCII, copied at once.
@@ -284,7 +301,7 @@ class VocabParser {
               else
                 i_ = back;
             }
-            putUtf8(cp, out);
+            append(out, start, cp);
             break;
           }
           default: failAt(field, i_ - 1, "not a JSON escape");
@@ -292,12 +309,12 @@ class VocabParser {
         continue;
       }
       if (c < 0x20) fail(field, "a control character must be escaped in a JSON string");
-      utf8(out, field);
+      utf8(out, start, field);
     }
   }
 
   // One multi-byte UTF-8 sequence at i_, checked (no overlong forms, no surrogates, at most U+10FFFF).
-  void utf8(std::string& out, Field field) {
+  void utf8(std::string& out, size_t start, Field field) {
     const uint8_t c = p_[i_];
     size_t len;
     uint32_t cp;
@@ -315,15 +332,20 @@ class VocabParser {
       if ((b & 0xc0) != 0x80) fail(field, "the text is not valid UTF-8");
       cp = (cp << 6) | (b & 0x3f);
     }
-    if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+    if ((len == 3 && (cp < 0x800 || (!wtf8_ && cp >= 0xd800 && cp <= 0xdfff))) ||
+        (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
       fail(field, "the text is not valid UTF-8");
-    out.append(reinterpret_cast<const char*>(p_ + i_), len);
+    if (cp >= 0xd800 && cp <= 0xdfff)
+      append(out, start, cp);  // wtf8_ only: a JS string's lone surrogate
+    else
+      out.append(reinterpret_cast<const char*>(p_ + i_), len);
     i_ += len;
   }
 
   static constexpr Field kObject = {"", kNoIndex};
   const uint8_t* p_;
   size_t n_;
+  bool wtf8_;  // the text is a JS string's: a lone surrogate in a string is one character
   size_t i_ = 0;
 };
 
@@ -432,7 +454,7 @@ void TokenTable::index(const char* field) {
   }
 }
 
-VocabSet VocabSet::parse(const uint8_t* text, size_t n) { return VocabParser(text, n).run(); }
+VocabSet VocabSet::parse(const uint8_t* text, size_t n, bool wtf8) { return VocabParser(text, n, wtf8).run(); }
 
 std::string VocabSet::toJson() const {
   std::string out;

@@ -56,8 +56,11 @@ struct VocabSet {
   bool hasUsers = false;
 
   // Parses the JSON text (strict: UTF-8, exactly these keys, each an array of strings,
-  // token 0 "", no token twice). Throws FormatError "vocab...: <why> at byte N".
-  static VocabSet parse(const uint8_t* text, size_t n);
+  // token 0 "", no token twice). Throws FormatError "vocab.<table>[i]: <why>", with "at
+  // byte N" where the text itself is malformed.
+  // wtf8: the text is a JS string as WTF-8 (utf16ToWtf8), where a lone surrogate is a
+  // character JSON.parse accepts in a string; in a file it is invalid UTF-8.
+  static VocabSet parse(const uint8_t* text, size_t n, bool wtf8 = false);
   // The JSON text JSON.stringify writes for the same vocabularies (lib/data/vocab.ts
   // vocabulariesToJson), byte for byte: a re-saved vocabulary file keeps its hash.
   std::string toJson() const;

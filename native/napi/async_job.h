@@ -36,6 +36,7 @@ struct AddonData {
   Napi::FunctionReference vocabClass;
   // Buffers of vocabulary text lent to JS (napi/vocab_wrap.cpp), by address.
   std::unordered_map<const uint8_t*, std::weak_ptr<OwnedText>> lentTexts;
+  size_t lentSwept = 0;  // its size after the last sweep of expired entries
 };
 
 // Creates this environment's AddonData and the cleanup hook that marks it closing.

@@ -1,7 +1,10 @@
 #include "vocab_wrap.h"
 
+#include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <memory>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -13,13 +16,20 @@
 
 namespace dien {
 
-// Bytes this addon allocated and lent to JS as a Buffer (vocabText): JS reads a vocabulary
-// file straight into them, and a parse of that Buffer reads them off the JS thread without
-// a copy (the copy of a 190 MB file stalled the event loop for 150 ms). The job holds a
-// share, so the bytes outlive anything JS does to the Buffer meanwhile.
+// Bytes this addon allocated and lent to JS as a Uint8Array (vocabText): JS reads a
+// vocabulary file straight into them, and a parse of that array takes them over without
+// a copy (the copy of a 190 MB file stalled the event loop for 150 ms): the parse detaches
+// the ArrayBuffer, so JS can no longer see or change the bytes being parsed, and the job
+// holds a share of them. calloc: large blocks come zeroed from the OS page by page, so
+// nothing of the heap is shown to JS and nothing is touched on the JS thread.
 struct OwnedText {
-  explicit OwnedText(size_t n) : bytes(new uint8_t[n > 0 ? n : 1]), size(n) {}
-  std::unique_ptr<uint8_t[]> bytes;
+  explicit OwnedText(size_t n) : bytes(static_cast<uint8_t*>(std::calloc(n > 0 ? n : 1, 1))), size(n) {
+    if (!bytes) throw std::bad_alloc();
+  }
+  ~OwnedText() { std::free(bytes); }
+  OwnedText(const OwnedText&) = delete;
+  OwnedText& operator=(const OwnedText&) = delete;
+  uint8_t* bytes;
   size_t size;
 };
 
@@ -34,24 +44,53 @@ constexpr napi_type_tag kTextTag = {0x1f6a93c2e47d5b08ull, 0x8c2d71e0b5a4f396ull
 struct Text {
   std::shared_ptr<OwnedText> owned;
   std::vector<uint8_t> copy;
-  const uint8_t* data() const { return owned ? owned->bytes.get() : copy.data(); }
+  bool wtf8 = false;  // a JS string's text (VocabSet::parse)
+  const uint8_t* data() const { return owned ? owned->bytes : copy.data(); }
   size_t size() const { return owned ? owned->size : copy.size(); }
 };
 
-Text readText(const Napi::Value& v) {
-  Text t;
-  bool ours = false;
-  if (v.IsBuffer() && napi_check_object_type_tag(v.Env(), v, &kTextTag, &ours) == napi_ok && ours) {
-    auto& lent = addonData(v.Env()).lentTexts;
-    const auto buf = v.As<Napi::Buffer<uint8_t>>();
-    const auto it = lent.find(buf.Data());
-    if (it != lent.end()) t.owned = it->second.lock();
-    if (t.owned && buf.Length() == t.owned->size) return t;
-    t.owned.reset();
+// A JS string as WTF-8 (data/vocab_index.h), exactly: lone surrogates kept, not replaced.
+void jsStringWtf8(napi_env env, napi_value v, std::u16string& units, std::string& out) {
+  size_t n = 0;
+  units.resize(units.capacity() > 64 ? units.capacity() : 64);
+  if (napi_get_value_string_utf16(env, v, units.data(), units.size(), &n) != napi_ok) throw Napi::Error::New(env);
+  if (n + 1 >= units.size()) {  // it may have been cut: ask for its length, then read all of it
+    if (napi_get_value_string_utf16(env, v, nullptr, 0, &n) != napi_ok) throw Napi::Error::New(env);
+    units.resize(n + 1);
+    if (napi_get_value_string_utf16(env, v, units.data(), units.size(), &n) != napi_ok) throw Napi::Error::New(env);
   }
+  utf16ToWtf8(units.data(), n, out);
+}
+
+// The bytes a Uint8Array from vocabText views, taken over (its ArrayBuffer detached); null
+// for any other value, or a view of part of one.
+std::shared_ptr<OwnedText> takeLent(Napi::Env env, const Napi::Value& v) {
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) return nullptr;
+  napi_value ab = nullptr;
+  size_t length = 0, offset = 0;
+  void* data = nullptr;
+  bool ours = false;
+  if (napi_get_typedarray_info(env, v, nullptr, &length, &data, &ab, &offset) != napi_ok ||
+      napi_check_object_type_tag(env, ab, &kTextTag, &ours) != napi_ok || !ours || offset != 0)
+    return nullptr;
+  auto& lent = addonData(env).lentTexts;
+  const auto it = lent.find(static_cast<const uint8_t*>(data));
+  std::shared_ptr<OwnedText> owned = it == lent.end() ? nullptr : it->second.lock();
+  if (!owned || length != owned->size) return nullptr;
+  lent.erase(it);
+  if (napi_detach_arraybuffer(env, ab) != napi_ok) throw Napi::Error::New(env);
+  return owned;
+}
+
+Text readText(Napi::Env env, const Napi::Value& v) {
+  Text t;
+  if ((t.owned = takeLent(env, v))) return t;
   if (v.IsString()) {
-    std::string s = v.As<Napi::String>().Utf8Value();
-    t.copy.assign(s.begin(), s.end());
+    std::u16string units;
+    std::string wtf8;
+    jsStringWtf8(env, v, units, wtf8);
+    t.copy.assign(wtf8.begin(), wtf8.end());
+    t.wtf8 = true;
     return t;
   }
   if (v.IsTypedArray()) {
@@ -67,7 +106,7 @@ class ParseVocabJob : public AsyncJob {
 
  protected:
   void run() override {
-    set_ = std::make_shared<const VocabSet>(VocabSet::parse(text_.data(), text_.size()));
+    set_ = std::make_shared<const VocabSet>(VocabSet::parse(text_.data(), text_.size(), text_.wtf8));
     text_ = Text();  // let the text go before the JS thread gets the result
   }
   Napi::Value result(Napi::Env env) override { return VocabWrap::Wrap(env, set_); }
@@ -76,19 +115,6 @@ class ParseVocabJob : public AsyncJob {
   Text text_;
   std::shared_ptr<const VocabSet> set_;
 };
-
-// A JS string as WTF-8 (data/vocab_index.h), exactly: lone surrogates kept, not replaced.
-void jsStringWtf8(napi_env env, napi_value v, std::u16string& units, std::string& out) {
-  size_t n = 0;
-  units.resize(units.capacity() > 64 ? units.capacity() : 64);
-  if (napi_get_value_string_utf16(env, v, units.data(), units.size(), &n) != napi_ok) throw Napi::Error::New(env);
-  if (n + 1 >= units.size()) {  // it may have been cut: ask for its length, then read all of it
-    if (napi_get_value_string_utf16(env, v, nullptr, 0, &n) != napi_ok) throw Napi::Error::New(env);
-    units.resize(n + 1);
-    if (napi_get_value_string_utf16(env, v, units.data(), units.size(), &n) != napi_ok) throw Napi::Error::New(env);
-  }
-  utf16ToWtf8(units.data(), n, out);
-}
 
 Napi::String jsString(Napi::Env env, std::string_view s, std::u16string& scratch) {
   bool ascii = true;
@@ -134,10 +160,11 @@ VocabWrap::~VocabWrap() {
 // Argument 0: a table, 0 (items), 1 (cats) or 2 (users), which this set must have.
 const TokenTable& VocabWrap::table(const Napi::CallbackInfo& info) const {
   const Napi::Value v = info.Length() > 0 ? info[0] : info.Env().Undefined();
-  const double t = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -1;
+  if (!v.IsNumber())
+    throw TypeMismatch("table: expected 0 (items), 1 (cats) or 2 (users) but got " + describeJsValue(v));
+  const double t = v.As<Napi::Number>().DoubleValue();
   if (!(t == 0 || t == 1 || t == 2))
-    throw InputError(cat("table: expected 0 (items), 1 (cats) or 2 (users) but got ",
-                         v.IsNumber() ? v.ToString().Utf8Value() : describeJsValue(v)));
+    throw InputError(cat("table: expected 0 (items), 1 (cats) or 2 (users) but got ", v.ToString().Utf8Value()));
   if (t == VocabSet::kUsers && !set_->hasUsers) throw InputError("table: these vocabularies have no users");
   return set_->tables[static_cast<int>(t)];
 }
@@ -190,16 +217,18 @@ Napi::Value VocabWrap::Encode(const Napi::CallbackInfo& info) {
     if (info.Length() < 2 || !info[1].IsArray()) throw TypeMismatch("tokens: expected an array of strings");
     Napi::Array tokens = info[1].As<Napi::Array>();
     const uint32_t n = tokens.Length();
-    // Ids are gathered first: reading an element may run JS (a getter), which must not
-    // see a half-filled result.
-    std::vector<int32_t> ids(n);
+    // Ids are gathered first, each element checked as it is read (a huge array of holes
+    // fails at its first, allocating nothing), then copied out: reading an element may
+    // run JS (a getter), which must not see a half-filled result.
+    std::vector<int32_t> ids;
+    ids.reserve(std::min<uint32_t>(n, 1u << 16));
     std::u16string units;
     std::string key;
     for (uint32_t i = 0; i < n; i++) {
       const Napi::Value v = tokens.Get(i);
       if (!v.IsString()) throw TypeMismatch(cat("tokens[", i, "]: expected a string but got ", describeJsValue(v)));
       jsStringWtf8(env, v, units, key);
-      ids[i] = t.find(key);
+      ids.push_back(t.find(key));
     }
     Napi::Int32Array out = Napi::Int32Array::New(env, n);
     for (uint32_t i = 0; i < n; i++) out[i] = ids[i];
@@ -236,7 +265,7 @@ Napi::Value VocabWrap::Bytes(const Napi::CallbackInfo& info) {
 Napi::Value ParseVocab(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guarded(env, [&]() -> Napi::Value {
-    Text text = readText(info.Length() > 0 ? info[0] : env.Undefined());
+    Text text = readText(env, info.Length() > 0 ? info[0] : env.Undefined());
     return AsyncJob::queue(env, std::make_unique<ParseVocabJob>(std::move(text)), "dien.parseVocab");
   });
 }
@@ -244,40 +273,45 @@ Napi::Value ParseVocab(const Napi::CallbackInfo& info) {
 Napi::Value ParseVocabSync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guarded(env, [&]() -> Napi::Value {
-    const Text text = readText(info.Length() > 0 ? info[0] : env.Undefined());
-    return VocabWrap::Wrap(env, std::make_shared<const VocabSet>(VocabSet::parse(text.data(), text.size())));
+    const Text text = readText(env, info.Length() > 0 ? info[0] : env.Undefined());
+    return VocabWrap::Wrap(env, std::make_shared<const VocabSet>(VocabSet::parse(text.data(), text.size(), text.wtf8)));
   });
 }
 
-// vocabText(n) -> a Buffer of n bytes this addon owns (contents undefined), for parseVocab to
-// read without a copy; undefined where the runtime does not allow external buffers.
+// vocabText(n) -> a Uint8Array of n zero bytes this addon owns, which parseVocab takes over
+// without a copy; undefined where the runtime does not allow external buffers.
 Napi::Value VocabText(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guarded(env, [&]() -> Napi::Value {
-    const double n = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : -1;
+    const Napi::Value arg = info.Length() > 0 ? info[0] : env.Undefined();
+    if (!arg.IsNumber()) throw TypeMismatch("n: expected an integer in [0, 2^32) but got " + describeJsValue(arg));
+    const double n = arg.As<Napi::Number>().DoubleValue();
     if (!(n >= 0 && n <= 4294967295.0 && std::floor(n) == n))
-      throw InputError(cat("n: expected an integer in [0, 2^32) but got ",
-                           info.Length() > 0 && info[0].IsNumber()
-                               ? info[0].ToString().Utf8Value()
-                               : describeJsValue(info.Length() > 0 ? info[0] : env.Undefined())));
+      throw InputError(cat("n: expected an integer in [0, 2^32) but got ", arg.ToString().Utf8Value()));
     auto owned = std::make_shared<OwnedText>(static_cast<size_t>(n));
-    AddonData& data = addonData(env);
-    // Entries of Buffers already collected have expired: drop them (the finalizer below may
-    // run while the environment is torn down, so it does not touch the registry).
-    for (auto it = data.lentTexts.begin(); it != data.lentTexts.end();)
-      it = it->second.expired() ? data.lentTexts.erase(it) : std::next(it);
     auto* share = new std::shared_ptr<OwnedText>(owned);
-    napi_value buf;
-    const napi_status st = napi_create_external_buffer(
-        env, owned->size, owned->bytes.get(),
-        [](napi_env, void*, void* hint) { delete static_cast<std::shared_ptr<OwnedText>*>(hint); }, share, &buf);
-    if (st != napi_ok) {
+    napi_value ab, view;
+    if (napi_create_external_arraybuffer(
+            env, owned->bytes, owned->size,
+            [](napi_env, void*, void* hint) { delete static_cast<std::shared_ptr<OwnedText>*>(hint); }, share,
+            &ab) != napi_ok) {
       delete share;
       return env.Undefined();  // no external buffers here (a sandboxed runtime): the caller copies
     }
-    data.lentTexts[owned->bytes.get()] = owned;
-    if (napi_type_tag_object(env, buf, &kTextTag) != napi_ok) throw Napi::Error::New(env);
-    return Napi::Value(env, buf);
+    if (napi_type_tag_object(env, ab, &kTextTag) != napi_ok ||
+        napi_create_typedarray(env, napi_uint8_array, owned->size, ab, 0, &view) != napi_ok)
+      throw Napi::Error::New(env);
+    // The registry holds weak shares by address; those of arrays collected unparsed expire.
+    // Their entries go when it has doubled since the last sweep (the finalizer may run while
+    // the environment is torn down, so it does not touch the registry).
+    AddonData& data = addonData(env);
+    if (data.lentTexts.size() >= 2 * data.lentSwept + 64) {
+      for (auto it = data.lentTexts.begin(); it != data.lentTexts.end();)
+        it = it->second.expired() ? data.lentTexts.erase(it) : std::next(it);
+      data.lentSwept = data.lentTexts.size();
+    }
+    data.lentTexts[owned->bytes] = owned;
+    return Napi::Value(env, view);
   });
 }
 

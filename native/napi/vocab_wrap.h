@@ -36,7 +36,7 @@ class VocabWrap : public Napi::ObjectWrap<VocabWrap> {
 // parseVocab(text: Uint8Array | string) -> Promise<NativeVocab>; parseVocabSync(text) -> NativeVocab.
 Napi::Value ParseVocab(const Napi::CallbackInfo& info);
 Napi::Value ParseVocabSync(const Napi::CallbackInfo& info);
-// vocabText(n) -> Buffer | undefined: memory the parse reads without copying it.
+// vocabText(n) -> Uint8Array | undefined: memory a parse takes over without copying it.
 Napi::Value VocabText(const Napi::CallbackInfo& info);
 
 }  // namespace dien

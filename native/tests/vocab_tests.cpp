@@ -118,6 +118,21 @@ TEST(vocab_index_rejects_malformed_text_naming_where) {
       {R"({"items":[""],"cats":[""])", "the text ends early"},
   };
   for (const auto& [text, needle] : bad) expectThrow<FormatError>([&] { parseText(text); }, needle);
+  // A JS string's text (WTF-8): a lone surrogate in a string is a character, as JSON.parse
+  // has it; outside a string, or in a file's UTF-8, it is an error.
+  const std::string lone = "{\"items\":[\"\",\"\xed\xa0\x80\"],\"cats\":[\"\"]}";
+  const VocabSet v = VocabSet::parse(reinterpret_cast<const uint8_t*>(lone.data()), lone.size(), true);
+  CHECK(v.tables[0].find(wtf8(std::u16string(1, char16_t(0xd800)))) == 1);
+  CHECK(v.toJson() == R"({"items":["","\ud800"],"cats":[""]})");
+  expectThrow<FormatError>([&] { parseText(lone); }, "not valid UTF-8");
+  // A pair that arrives as an escape and a raw surrogate (or the other way) is one code point.
+  const std::string mixed = "{\"items\":[\"\",\"\\ud83d\xed\xb0\x80\",\"\xed\xa0\xbd\\udc01\"],\"cats\":[\"\"]}";
+  const VocabSet m = VocabSet::parse(reinterpret_cast<const uint8_t*>(mixed.data()), mixed.size(), true);
+  CHECK(m.tables[0].find(wtf8(u"\U0001F400")) == 1 && m.tables[0].find(wtf8(u"\U0001F401")) == 2);
+  const std::string outside = "\xed\xa0\x80{\"items\":[\"\"],\"cats\":[\"\"]}";
+  expectThrow<FormatError>(
+      [&] { VocabSet::parse(reinterpret_cast<const uint8_t*>(outside.data()), outside.size(), true); },
+      "expected an object");
   // Every prefix of a valid text is rejected, never half-read.
   const std::string good = R"({"items":["","a","\u00e9"],"cats":["","c"],"users":["","u"]})";
   for (size_t n = 0; n < good.size(); n++) expectThrow<FormatError>([&] { parseText(good.substr(0, n)); }, "vocab");
