@@ -315,7 +315,7 @@ export class DienModel implements Disposable {
       const bytes = readVocabFile(f);
       let index: NativeVocab;
       try {
-        index = native().parseVocabSync(bytes);
+        index = native().parseVocabSync(bytes, f.sha256);
       } catch (err) {
         throw vocabParseError(err, `${f.where}its vocabulary file ${f.path}`);
       }
@@ -340,7 +340,7 @@ export class DienModel implements Disposable {
       try {
         const bytes = await readVocabFileAsync(f);
         const index = await native()
-          .parseVocab(bytes)
+          .parseVocab(bytes, f.sha256)
           .catch((err: unknown) => {
             throw vocabParseError(err, `${f.where}its vocabulary file ${f.path}`);
           });

@@ -177,11 +177,13 @@ export interface NativeAddon {
   /**
    * Vocabularies from their JSON text ({ items, cats, users? }, copied now, or taken over
    * when it is an array from vocabText), parsed and indexed on a worker thread;
-   * DIEN_BAD_WEIGHTS "vocab.<table>[i]: ..." when malformed.
+   * DIEN_BAD_WEIGHTS "vocab.<table>[i]: ..." when malformed. sha256: the text's, checked
+   * by the caller; an index parsed from the same text anywhere in this process (another
+   * model, a worker thread) is then shared, not parsed again.
    */
-  parseVocab(text: Uint8Array | string): Promise<NativeVocab>;
+  parseVocab(text: Uint8Array | string, sha256?: string): Promise<NativeVocab>;
   /** The same, on this thread. */
-  parseVocabSync(text: Uint8Array | string): NativeVocab;
+  parseVocabSync(text: Uint8Array | string, sha256?: string): NativeVocab;
   /**
    * n zero bytes owned by the addon, which parseVocab takes over without a copy (detaching
    * the array): a vocabulary file is read into them. undefined where the runtime allows no

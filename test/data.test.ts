@@ -2,6 +2,7 @@
 // fixtures, the MovieLens protocol, vocabularies, negatives and batches. Tests that read
 // ../shared/data skip with a message when it is absent.
 import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
@@ -385,6 +386,15 @@ describe("a loaded model's vocabularies: a native index", () => {
     expect(loaded.vocab).toBe(a);
     using plain = await DienModel.load(await model.toBuffer());
     expect(await plain.loadVocab()).toBe(plain.vocab);
+    // A second model of the same vocabularies shares the first's index (by the file's
+    // sha256, after checking it): the text is not parsed again, whatever it says.
+    const { native } = await import("../lib/native");
+    const sha = /\.vocab-([0-9a-f]{16})\.json$/.exec(readdirSync(dir).find((n) => n.includes(".vocab-"))!)![1]!;
+    const full = createHash("sha256").update(readFileSync(path.join(dir, `m.safetensors.vocab-${sha}.json`))).digest("hex");
+    expect((await native().parseVocab("not parsed", full)).size(0)).toBe(a!.items.size);
+    using again = await DienModel.load(file);
+    expect((await again.loadVocab())!.items.encode(["item-0", "a"])).toEqual(a!.items.encode(["item-0", "a"]));
+    expect(() => native().parseVocabSync("{}", "abc")).toThrow(new RangeError('sha256: expected 64 lowercase hex digits but got "abc"'));
     // Gone after the load (a deploy copying files in): rejects, then reads it once it is back.
     using early = await DienModel.load(file);
     const vf = path.join(dir, readdirSync(dir).find((n) => n.includes(".vocab-"))!);

@@ -4,8 +4,10 @@
 #include <cmath>
 #include <cstdlib>
 #include <memory>
+#include <mutex>
 #include <new>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "../common/errors.h"
@@ -36,11 +38,11 @@ struct OwnedText {
 namespace {
 
 constexpr napi_type_tag kVocabTag = {0x52b7e1c94d3a6f08ull, 0xe83f05a7c16b9d24ull};
-
+// Marks the ArrayBuffers vocabText made (the registry then says whose bytes they are).
 constexpr napi_type_tag kTextTag = {0x1f6a93c2e47d5b08ull, 0x8c2d71e0b5a4f396ull};
 
-// The text to parse: a Buffer from vocabText (shared, no copy) or anything else, copied
-// on the JS thread (the job owns what it reads).
+// The text to parse: a Uint8Array from vocabText (taken over, no copy) or anything else,
+// copied on the JS thread (the job owns what it reads).
 struct Text {
   std::shared_ptr<OwnedText> owned;
   std::vector<uint8_t> copy;
@@ -100,19 +102,72 @@ Text readText(Napi::Env env, const Napi::Value& v) {
   throw TypeMismatch("text: expected a Uint8Array or a string but got " + describeJsValue(v));
 }
 
+// Vocabularies parsed in this process (by any thread's environment), by the sha256 of their
+// text: a model loaded again (in a worker thread, by a service's reload, a quantised copy)
+// shares one index instead of parsing and holding another. An entry lives as long as some
+// model holds its index.
+class VocabCache {
+ public:
+  std::shared_ptr<const VocabSet> find(const std::string& key) {
+    if (key.empty()) return nullptr;
+    std::lock_guard<std::mutex> lock(mu_);
+    const auto it = map_.find(key);
+    return it == map_.end() ? nullptr : it->second.lock();
+  }
+  // Keeps set under key and returns it, or the index kept meanwhile by another thread.
+  std::shared_ptr<const VocabSet> keep(const std::string& key, std::shared_ptr<const VocabSet> set) {
+    if (key.empty()) return set;
+    std::lock_guard<std::mutex> lock(mu_);
+    auto& slot = map_[key];
+    if (auto earlier = slot.lock()) return earlier;
+    slot = set;
+    if (map_.size() >= 2 * swept_ + 16) {  // expired entries go when the map has doubled
+      for (auto it = map_.begin(); it != map_.end();) it = it->second.expired() ? map_.erase(it) : std::next(it);
+      swept_ = map_.size();
+    }
+    return set;
+  }
+
+ private:
+  std::mutex mu_;
+  std::unordered_map<std::string, std::weak_ptr<const VocabSet>> map_;
+  size_t swept_ = 0;
+};
+
+// Never destroyed: a worker's job may still finish while the process exits.
+VocabCache& vocabCache() {
+  static VocabCache* cache = new VocabCache();
+  return *cache;
+}
+
+// Argument i: the text's sha256 (64 lowercase hex digits, checked by the caller against the
+// text), under which the index is shared; "" when absent.
+std::string cacheKey(const Napi::CallbackInfo& info, size_t i) {
+  if (info.Length() <= i || info[i].IsUndefined()) return "";
+  if (!info[i].IsString()) throw TypeMismatch("sha256: expected a string but got " + describeJsValue(info[i]));
+  std::string key = info[i].As<Napi::String>().Utf8Value();
+  const bool hex = key.size() == 64 && std::all_of(key.begin(), key.end(), [](char c) {
+                     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+                   });
+  if (!hex) throw InputError("sha256: expected 64 lowercase hex digits but got \"" + key.substr(0, 80) + "\"");
+  return key;
+}
+
 class ParseVocabJob : public AsyncJob {
  public:
-  explicit ParseVocabJob(Text text) : text_(std::move(text)) {}
+  ParseVocabJob(Text text, std::string key) : text_(std::move(text)), key_(std::move(key)) {}
 
  protected:
   void run() override {
-    set_ = std::make_shared<const VocabSet>(VocabSet::parse(text_.data(), text_.size(), text_.wtf8));
+    set_ = vocabCache().keep(key_,
+                             std::make_shared<const VocabSet>(VocabSet::parse(text_.data(), text_.size(), text_.wtf8)));
     text_ = Text();  // let the text go before the JS thread gets the result
   }
   Napi::Value result(Napi::Env env) override { return VocabWrap::Wrap(env, set_); }
 
  private:
   Text text_;
+  std::string key_;
   std::shared_ptr<const VocabSet> set_;
 };
 
@@ -266,7 +321,13 @@ Napi::Value ParseVocab(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guarded(env, [&]() -> Napi::Value {
     Text text = readText(env, info.Length() > 0 ? info[0] : env.Undefined());
-    return AsyncJob::queue(env, std::make_unique<ParseVocabJob>(std::move(text)), "dien.parseVocab");
+    std::string key = cacheKey(info, 1);
+    if (auto shared = vocabCache().find(key)) {
+      Napi::Promise::Deferred done = Napi::Promise::Deferred::New(env);
+      done.Resolve(VocabWrap::Wrap(env, std::move(shared)));
+      return done.Promise();
+    }
+    return AsyncJob::queue(env, std::make_unique<ParseVocabJob>(std::move(text), std::move(key)), "dien.parseVocab");
   });
 }
 
@@ -274,7 +335,12 @@ Napi::Value ParseVocabSync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guarded(env, [&]() -> Napi::Value {
     const Text text = readText(env, info.Length() > 0 ? info[0] : env.Undefined());
-    return VocabWrap::Wrap(env, std::make_shared<const VocabSet>(VocabSet::parse(text.data(), text.size(), text.wtf8)));
+    const std::string key = cacheKey(info, 1);
+    std::shared_ptr<const VocabSet> set = vocabCache().find(key);
+    if (!set)
+      set = vocabCache().keep(key,
+                              std::make_shared<const VocabSet>(VocabSet::parse(text.data(), text.size(), text.wtf8)));
+    return VocabWrap::Wrap(env, std::move(set));
   });
 }
 

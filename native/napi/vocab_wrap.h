@@ -33,7 +33,9 @@ class VocabWrap : public Napi::ObjectWrap<VocabWrap> {
   int64_t accounted_ = 0;  // bytes reported to the garbage collector
 };
 
-// parseVocab(text: Uint8Array | string) -> Promise<NativeVocab>; parseVocabSync(text) -> NativeVocab.
+// parseVocab(text: Uint8Array | string, sha256?) -> Promise<NativeVocab>; parseVocabSync(text,
+// sha256?) -> NativeVocab. With the text's sha256, an index already parsed in this process
+// from the same text is shared instead of parsed again.
 Napi::Value ParseVocab(const Napi::CallbackInfo& info);
 Napi::Value ParseVocabSync(const Napi::CallbackInfo& info);
 // vocabText(n) -> Uint8Array | undefined: memory a parse takes over without copying it.
