@@ -28,6 +28,9 @@ class TokenTable {
   std::string_view token(size_t id) const;
   // The id of a WTF-8 token; 0 when absent (and for "").
   int32_t find(std::string_view key) const;
+  // find() of n keys into out, with the memory each probe needs fetched ahead: a batch of
+  // look-ups into a table of millions waits for memory a few times, not n times.
+  void findMany(const std::string_view* keys, size_t n, int32_t* out) const;
   // Memory held, for the garbage collector's accounting.
   size_t bytes() const;
 

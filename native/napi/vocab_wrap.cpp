@@ -272,19 +272,29 @@ Napi::Value VocabWrap::Encode(const Napi::CallbackInfo& info) {
     if (info.Length() < 2 || !info[1].IsArray()) throw TypeMismatch("tokens: expected an array of strings");
     Napi::Array tokens = info[1].As<Napi::Array>();
     const uint32_t n = tokens.Length();
-    // Ids are gathered first, each element checked as it is read (a huge array of holes
-    // fails at its first, allocating nothing), then copied out: reading an element may
-    // run JS (a getter), which must not see a half-filled result.
-    std::vector<int32_t> ids;
-    ids.reserve(std::min<uint32_t>(n, 1u << 16));
+    // Every element is read and checked first (a huge array of holes fails at its first,
+    // having allocated little), its text kept, then all are looked up together (findMany)
+    // and copied out: reading an element may run JS (a getter), which must not see a
+    // half-filled result.
+    std::string texts;
+    std::vector<size_t> ends;
+    ends.reserve(std::min<uint32_t>(n, 1u << 16));
     std::u16string units;
     std::string key;
     for (uint32_t i = 0; i < n; i++) {
       const Napi::Value v = tokens.Get(i);
       if (!v.IsString()) throw TypeMismatch(cat("tokens[", i, "]: expected a string but got ", describeJsValue(v)));
       jsStringWtf8(env, v, units, key);
-      ids.push_back(t.find(key));
+      texts += key;
+      ends.push_back(texts.size());
     }
+    std::vector<std::string_view> keys(n);
+    for (uint32_t i = 0; i < n; i++) {
+      const size_t from = i == 0 ? 0 : ends[i - 1];
+      keys[i] = std::string_view(texts).substr(from, ends[i] - from);
+    }
+    std::vector<int32_t> ids(n);
+    t.findMany(keys.data(), n, ids.data());
     Napi::Int32Array out = Napi::Int32Array::New(env, n);
     for (uint32_t i = 0; i < n; i++) out[i] = ids[i];
     return out;

@@ -2,6 +2,7 @@
 // byte, and reject every malformed text with the field and byte it went wrong at.
 #include <random>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/errors.h"
@@ -146,6 +147,17 @@ TEST(vocab_index_holds_a_large_table) {
   v.tables[1].index("cats");
   for (int i = 1; i < n; i += 997) CHECK(v.tables[0].find("item-" + std::to_string(i * 7919)) == i);
   CHECK(v.tables[0].find("item-1") == 0);
+  // findMany agrees with find, over blocks, absent keys and "".
+  std::vector<std::string> probes;
+  for (int i = 0; i < 1000; i++)
+    probes.push_back(i % 7 == 0 ? "" : "item-" + std::to_string((i * 31) * (i % 3 ? 7919 : 1)));
+  std::vector<std::string_view> keys(probes.begin(), probes.end());
+  std::vector<int32_t> ids(keys.size(), -1);
+  v.tables[0].findMany(keys.data(), keys.size(), ids.data());
+  for (size_t i = 0; i < keys.size(); i++) CHECK(ids[i] == v.tables[0].find(keys[i]));
+  VocabSet empty;
+  empty.tables[0].findMany(keys.data(), keys.size(), ids.data());
+  for (const int32_t id : ids) CHECK(id == 0);
   const std::string json = v.toJson();
   CHECK(parseText(json).tables[0].size() == static_cast<size_t>(n));
 }
