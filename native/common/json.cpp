@@ -149,38 +149,13 @@ class JsonParser {
     return Json::number(d);
   }
 
-  static void appendUtf8(std::string& out, unsigned cp) {
-    if (cp < 0x80) {
-      out += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-      out += static_cast<char>(0xC0 | (cp >> 6));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-      out += static_cast<char>(0xE0 | (cp >> 12));
-      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else {
-      out += static_cast<char>(0xF0 | (cp >> 18));
-      out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    }
-  }
-
   unsigned parseHex4() {
     if (pos_ + 4 > s_.size()) fail("bad \\u escape");
     unsigned v = 0;
     for (int i = 0; i < 4; ++i) {
-      const char h = s_[pos_++];
-      v <<= 4;
-      if (h >= '0' && h <= '9')
-        v |= h - '0';
-      else if (h >= 'a' && h <= 'f')
-        v |= h - 'a' + 10;
-      else if (h >= 'A' && h <= 'F')
-        v |= h - 'A' + 10;
-      else
-        fail("bad \\u escape");
+      const int d = json_text::hexDigit(static_cast<unsigned char>(s_[pos_++]));
+      if (d < 0) fail("bad \\u escape");
+      v = (v << 4) | static_cast<unsigned>(d);
     }
     return v;
   }
@@ -199,30 +174,21 @@ class JsonParser {
       }
       if (pos_ >= s_.size()) fail("unterminated escape");
       const char e = s_[pos_++];
-      switch (e) {
-        case '"': out += '"'; break;
-        case '\\': out += '\\'; break;
-        case '/': out += '/'; break;
-        case 'b': out += '\b'; break;
-        case 'f': out += '\f'; break;
-        case 'n': out += '\n'; break;
-        case 'r': out += '\r'; break;
-        case 't': out += '\t'; break;
-        case 'u': {
-          unsigned cp = parseHex4();
-          if (cp >= 0xD800 && cp < 0xDC00) {
-            if (!consume('\\') || !consume('u')) fail("lone surrogate");
-            const unsigned lo = parseHex4();
-            if (lo < 0xDC00 || lo > 0xDFFF) fail("bad surrogate pair");
-            cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-          } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
-            fail("lone surrogate");
-          }
-          appendUtf8(out, cp);
-          break;
-        }
-        default: fail("bad escape");
+      if (const int plain = json_text::shortEscape(e); plain >= 0) {
+        out += static_cast<char>(plain);
+        continue;
       }
+      if (e != 'u') fail("bad escape");
+      unsigned cp = parseHex4();
+      if (cp >= 0xD800 && cp < 0xDC00) {
+        if (!consume('\\') || !consume('u')) fail("lone surrogate");
+        const unsigned lo = parseHex4();
+        if (lo < 0xDC00 || lo > 0xDFFF) fail("bad surrogate pair");
+        cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+      } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
+        fail("lone surrogate");
+      }
+      json_text::appendUtf8(out, cp);
     }
   }
 
@@ -265,6 +231,49 @@ class JsonParser {
   size_t valuesLeft_;
   size_t pos_ = 0;
 };
+
+namespace json_text {
+
+int shortEscape(int letter) {
+  switch (letter) {
+    case '"': return '"';
+    case '\\': return '\\';
+    case '/': return '/';
+    case 'b': return '\b';
+    case 'f': return '\f';
+    case 'n': return '\n';
+    case 'r': return '\r';
+    case 't': return '\t';
+    default: return -1;
+  }
+}
+
+int hexDigit(int c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+void appendUtf8(std::string& out, uint32_t cp) {
+  if (cp < 0x80) {
+    out += static_cast<char>(cp);
+  } else if (cp < 0x800) {
+    out += static_cast<char>(0xC0 | (cp >> 6));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else if (cp < 0x10000) {
+    out += static_cast<char>(0xE0 | (cp >> 12));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else {
+    out += static_cast<char>(0xF0 | (cp >> 18));
+    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  }
+}
+
+}  // namespace json_text
 
 Json Json::parse(const std::string& text, const std::string& what, size_t maxValues) {
   return JsonParser(text, what, maxValues).parseDocument();

@@ -60,4 +60,15 @@ class Json {
   friend class JsonParser;
 };
 
+// Pieces of JSON's string syntax, shared by this reader and the vocabulary parser
+// (data/vocab_index.cpp).
+namespace json_text {
+// The character a one-letter escape (\" \\ \/ \b \f \n \r \t) stands for; -1 for any other letter.
+int shortEscape(int letter);
+// The value of a hex digit; -1 for any other character.
+int hexDigit(int c);
+// Appends code point cp as UTF-8 (a lone surrogate as its 3-byte form, which is WTF-8).
+void appendUtf8(std::string& out, uint32_t cp);
+}  // namespace json_text
+
 }  // namespace dien

@@ -5,6 +5,7 @@
 #include <random>
 
 #include "../common/errors.h"
+#include "../common/json.h"
 
 namespace dien {
 
@@ -78,24 +79,6 @@ uint64_t tokenHash(std::string_view s) {
   v2 ^= 0xff;
   for (int i = 0; i < 3; i++) sipRound(v0, v1, v2, v3);
   return v0 ^ v1 ^ v2 ^ v3;
-}
-
-void putUtf8(uint32_t cp, std::string& out) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xc0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3f));
-  } else if (cp < 0x10000) {  // lone surrogates too (WTF-8)
-    out += static_cast<char>(0xe0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
-    out += static_cast<char>(0x80 | (cp & 0x3f));
-  } else {
-    out += static_cast<char>(0xf0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3f));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
-    out += static_cast<char>(0x80 | (cp & 0x3f));
-  }
 }
 
 void quote(std::string_view s, std::string& out);
@@ -231,16 +214,9 @@ class VocabParser {
     if (n_ - i_ < 4) fail(field, "a \\u escape needs four hex digits");
     uint32_t v = 0;
     for (int k = 0; k < 4; k++) {
-      const int c = p_[i_++];
-      v <<= 4;
-      if (c >= '0' && c <= '9')
-        v |= static_cast<uint32_t>(c - '0');
-      else if (c >= 'a' && c <= 'f')
-        v |= static_cast<uint32_t>(c - 'a' + 10);
-      else if (c >= 'A' && c <= 'F')
-        v |= static_cast<uint32_t>(c - 'A' + 10);
-      else
-        fail(field, "a \\u escape needs four hex digits");
+      const int d = json_text::hexDigit(p_[i_++]);
+      if (d < 0) fail(field, "a \\u escape needs four hex digits");
+      v = (v << 4) | static_cast<uint32_t>(d);
     }
     return v;
   }
@@ -257,7 +233,7 @@ class VocabParser {
       out.resize(n - 3);
       cp = 0x10000 + ((hi - 0xd800) << 10) + (cp - 0xdc00);
     }
-    putUtf8(cp, out);
+    json_text::appendUtf8(out, cp);
   }
 
   // The string at i_ (its opening quote), unescaped and appended to out as WTF-8.
@@ -280,33 +256,24 @@ class VocabParser {
         i_++;
         if (i_ >= n_) fail(field, "a string is not closed");
         const uint8_t e = p_[i_++];
-        switch (e) {
-          case '"': out += '"'; break;
-          case '\\': out += '\\'; break;
-          case '/': out += '/'; break;
-          case 'b': out += '\b'; break;
-          case 'f': out += '\f'; break;
-          case 'n': out += '\n'; break;
-          case 'r': out += '\r'; break;
-          case 't': out += '\t'; break;
-          case 'u': {
-            uint32_t cp = hex4(field);
-            // A high surrogate followed by an escaped low one is one code point; any other
-            // surrogate stays alone, as JSON.parse leaves it.
-            if (cp >= 0xd800 && cp <= 0xdbff && n_ - i_ >= 6 && p_[i_] == '\\' && p_[i_ + 1] == 'u') {
-              const size_t back = i_;
-              i_ += 2;
-              const uint32_t lo = hex4(field);
-              if (lo >= 0xdc00 && lo <= 0xdfff)
-                cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-              else
-                i_ = back;
-            }
-            append(out, start, cp);
-            break;
-          }
-          default: failAt(field, i_ - 1, "not a JSON escape");
+        if (const int plain = json_text::shortEscape(e); plain >= 0) {
+          out += static_cast<char>(plain);
+          continue;
         }
+        if (e != 'u') failAt(field, i_ - 1, "not a JSON escape");
+        uint32_t cp = hex4(field);
+        // A high surrogate followed by an escaped low one is one code point; any other
+        // surrogate stays alone, as JSON.parse leaves it.
+        if (cp >= 0xd800 && cp <= 0xdbff && n_ - i_ >= 6 && p_[i_] == '\\' && p_[i_ + 1] == 'u') {
+          const size_t back = i_;
+          i_ += 2;
+          const uint32_t lo = hex4(field);
+          if (lo >= 0xdc00 && lo <= 0xdfff)
+            cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+          else
+            i_ = back;
+        }
+        append(out, start, cp);
         continue;
       }
       if (c < 0x20) fail(field, "a control character must be escaped in a JSON string");
@@ -395,7 +362,10 @@ std::string_view TokenTable::token(size_t id) const {
 
 int32_t TokenTable::find(std::string_view key) const {
   if (slots_.empty() || key.empty()) return 0;
-  const uint64_t h = tokenHash(key);
+  return probe(key, tokenHash(key));
+}
+
+int32_t TokenTable::probe(std::string_view key, uint64_t h) const {
   const uint64_t tag = h >> 32;
   for (size_t i = h & mask_;; i = (i + 1) & mask_) {
     const uint64_t slot = slots_[i];
@@ -424,21 +394,7 @@ void TokenTable::findMany(const std::string_view* keys, size_t n, int32_t* out) 
       if (const auto id = static_cast<uint32_t>(slots_[h[k] & mask_])) __builtin_prefetch(&ends_[id - 1]);
     for (size_t k = 0; k < m; k++)
       if (const auto id = static_cast<uint32_t>(slots_[h[k] & mask_])) __builtin_prefetch(text_.data() + ends_[id - 1]);
-    for (size_t k = 0; k < m; k++) {
-      const std::string_view key = keys[b + k];
-      out[b + k] = 0;
-      if (key.empty()) continue;
-      const uint64_t tag = h[k] >> 32;
-      for (size_t i = h[k] & mask_;; i = (i + 1) & mask_) {
-        const uint64_t slot = slots_[i];
-        const auto id = static_cast<uint32_t>(slot);
-        if (id == 0) break;
-        if ((slot >> 32) == tag && token(id) == key) {
-          out[b + k] = static_cast<int32_t>(id);
-          break;
-        }
-      }
-    }
+    for (size_t k = 0; k < m; k++) out[b + k] = keys[b + k].empty() ? 0 : probe(keys[b + k], h[k]);
   }
 }
 
@@ -525,7 +481,7 @@ void utf16ToWtf8(const char16_t* s, size_t n, std::string& out) {
     uint32_t cp = s[i];
     if (cp >= 0xd800 && cp <= 0xdbff && i + 1 < n && s[i + 1] >= 0xdc00 && s[i + 1] <= 0xdfff)
       cp = 0x10000 + ((cp - 0xd800) << 10) + (static_cast<uint32_t>(s[++i]) - 0xdc00);
-    putUtf8(cp, out);
+    json_text::appendUtf8(out, cp);
   }
 }
 

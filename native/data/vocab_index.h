@@ -42,6 +42,9 @@ class TokenTable {
   void index(const char* field);
 
  private:
+  // The id of key (not "") whose hash is h, or 0: a walk from its slot to the first empty one.
+  int32_t probe(std::string_view key, uint64_t h) const;
+
   std::string text_;            // tokens 1..n back to back
   std::vector<uint32_t> ends_;  // ends_[i]: where token i ends in text_ (ends_[0] = 0: token 0 is "")
   // Linear probing; a slot holds the token's hash high 32 bits above its id, so that a probe
