@@ -44,6 +44,31 @@ void bilinearScores(const Config& c, const PackedWeights& pw, const Workspace& r
   }
 }
 
+// The scorer's layers for `rows` rows whose q*k terms are in Q and first-layer sums
+// (key half, query half, bias) in Z1, from the first row of each: scores into score.
+void scoreBlock(const PackedScorer& sc, Workspace& ws, int rows, float* score) {
+  const int kw = sc.kw;
+  gemm(rows, ws.Q.data(), kw, sc.wqk, ws.Z1.data(), ws.ldZ, true);
+  if (sc.single()) {
+    for (int r = 0; r < rows; ++r) score[r] = ws.Z1[static_cast<size_t>(r) * ws.ldZ];
+    return;
+  }
+  float* cur = ws.Z1.data();
+  float* nxt = ws.Z2.data();
+  for (size_t l = 0; l < sc.mid.size(); ++l) {
+    for (int r = 0; r < rows; ++r) sigmoidRow(cur + static_cast<size_t>(r) * ws.ldZ, sc.widths[l]);
+    gemm(rows, cur, ws.ldZ, sc.mid[l], nxt, ws.ldZ, false);
+    for (int r = 0; r < rows; ++r) addBias(nxt + static_cast<size_t>(r) * ws.ldZ, sc.midBias[l], sc.widths[l + 1]);
+    std::swap(cur, nxt);
+  }
+  const int last = sc.widths[sc.widths.size() - 2];
+  for (int r = 0; r < rows; ++r) {
+    float* z = cur + static_cast<size_t>(r) * ws.ldZ;
+    sigmoidRow(z, last);
+    score[r] = dot(z, sc.wLast, last) + sc.bLast[0];
+  }
+}
+
 // s_t = MLP([q, k_t, q - k_t, q * k_t]) with the first layer split (packed_weights.h).
 void mlpScores(const Config& c, const PackedWeights& pw, const Workspace& rec, Workspace& ws, int n) {
   const int E = c.embedWidth(), H = c.hidden;
@@ -64,42 +89,32 @@ void mlpScores(const Config& c, const PackedWeights& pw, const Workspace& rec, W
     ldq = ws.ldH;
   }
   gemm(n, q, ldq, sc.wq, ws.c.data(), ws.ldZ, false);
-  int rows = 0;
+  for (int j = 0; j < n; ++j) addBias(ws.c.data() + static_cast<size_t>(j) * ws.ldZ, sc.b0, sc.firstWidth());
+  // The rows of all candidates' steps go through the scorer in blocks of kScoreBlock,
+  // each block's layers back to back at the start of Q, Z1 and Z2: a tile's rows would
+  // be megabytes per layer, streamed from memory once per layer, where a block stays in
+  // the core's cache from its first layer to its score.
+  int fill = 0, done = 0;
+  auto flush = [&] {
+    scoreBlock(sc, ws, fill, ws.score.data() + done);
+    done += fill;
+    fill = 0;
+  };
   for (int j = 0; j < n; ++j) {
-    float* cj = ws.c.data() + static_cast<size_t>(j) * ws.ldZ;
-    addBias(cj, sc.b0, sc.firstWidth());
+    const float* cj = ws.c.data() + static_cast<size_t>(j) * ws.ldZ;
     const float* qj = q + static_cast<size_t>(j) * ldq;
     const int r0 = rec.recOff[ws.candRec[j]];
     for (int t = 0; t < ws.candLen[j]; ++t) {
-      const int row = ws.candOff[j] + t;
       const float* kt = keys + static_cast<size_t>(r0 + t) * kw;
-      float* qk = ws.Q.data() + static_cast<size_t>(row) * kw;
+      float* qk = ws.Q.data() + static_cast<size_t>(fill) * kw;
       for (int k = 0; k < kw; ++k) qk[k] = qj[k] * kt[k];
       const float* p = rec.P.data() + static_cast<size_t>(r0 + t) * ws.ldZ;
-      float* z = ws.Z1.data() + static_cast<size_t>(row) * ws.ldZ;
+      float* z = ws.Z1.data() + static_cast<size_t>(fill) * ws.ldZ;
       for (int k = 0; k < sc.wq.np; ++k) z[k] = p[k] + cj[k];
+      if (++fill == kScoreBlock) flush();
     }
-    rows = std::max(rows, ws.candOff[j] + ws.candLen[j]);
   }
-  if (rows > 0) gemm(rows, ws.Q.data(), kw, sc.wqk, ws.Z1.data(), ws.ldZ, true);
-  if (sc.single()) {
-    for (int r = 0; r < rows; ++r) ws.score[r] = ws.Z1[static_cast<size_t>(r) * ws.ldZ];
-    return;
-  }
-  float* cur = ws.Z1.data();
-  float* nxt = ws.Z2.data();
-  for (size_t l = 0; l < sc.mid.size(); ++l) {
-    for (int r = 0; r < rows; ++r) sigmoidRow(cur + static_cast<size_t>(r) * ws.ldZ, sc.widths[l]);
-    gemm(rows, cur, ws.ldZ, sc.mid[l], nxt, ws.ldZ, false);
-    for (int r = 0; r < rows; ++r) addBias(nxt + static_cast<size_t>(r) * ws.ldZ, sc.midBias[l], sc.widths[l + 1]);
-    std::swap(cur, nxt);
-  }
-  const int last = sc.widths[sc.widths.size() - 2];
-  for (int r = 0; r < rows; ++r) {
-    float* z = cur + static_cast<size_t>(r) * ws.ldZ;
-    sigmoidRow(z, last);
-    ws.score[r] = dot(z, sc.wLast, last) + sc.bLast[0];
-  }
+  if (fill > 0) flush();
 }
 
 }  // namespace

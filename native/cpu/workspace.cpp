@@ -65,9 +65,10 @@ size_t Workspace::layout(const Config& cfg, const PackedWeights& pw, bool alloca
   }
   if (mlpScorer) {
     take(c, K * ldZ);
-    take(Q, C * kw);
-    take(Z1, C * ldZ);
-    take(Z2, C * ldZ);
+    const size_t block = std::min(C, size_t{kScoreBlock});
+    take(Q, block * kw);
+    take(Z1, block * ldZ);
+    take(Z2, block * ldZ);
   }
   take(score, C);
   take(att, C);

@@ -15,6 +15,11 @@ namespace dien {
 // enough that B = 1024 still gives every core many tiles to balance.
 constexpr int kTile = 32;
 
+// Attention rows the mlp scorer runs through its layers together (attention.cpp): a
+// multiple of the GEMM tiles' 6 and 12 rows, and few enough that a block's layers stay
+// in the core's cache.
+constexpr int kScoreBlock = 48;
+
 // One scored sample of a tile: the record (history) it reads, its target, and where
 // its result goes.
 struct Candidate {
