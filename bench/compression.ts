@@ -52,6 +52,7 @@ interface DatasetResult {
   name: string;
   epochs: number;
   lr: number;
+  lrDecay?: number;
   seeds: number;
   trainSamples: number;
   testSamples: number;
@@ -99,6 +100,8 @@ function vocabOf(train: readonly Sample[]) {
 interface Recipe {
   epochs: number;
   lr: number;
+  /** The learning rate's factor after each epoch (absent: constant). */
+  lrDecay?: number;
   seeds: number;
 }
 
@@ -119,7 +122,7 @@ async function runDataset(name: string, slug: string, split: (seed: number) => {
     const { train, test } = split(seed);
     res.trainSamples = train.length;
     res.testSamples = test.length;
-    const o: CompressOptions = { model: "dien", boosterHidden: 108, lightHidden: 32, lambda: 0.03, epochs: recipe.epochs, batch: 128, lr: recipe.lr, seed, threads: 0, maxLen: 100, baseline: true };
+    const o: CompressOptions = { model: "dien", boosterHidden: 108, lightHidden: 32, lambda: 0.03, epochs: recipe.epochs, batch: 128, lr: recipe.lr, lrDecay: recipe.lrDecay, seed, threads: 0, maxLen: 100, baseline: true };
     process.stderr.write(`${name}, seed ${seed}: ${train.length} training samples, ${test.length} test samples\n`);
     const r = await rocketLaunch({ vocab: vocabOf(train), train, test: () => test }, o);
     res.trainSamplesPerSecond.rocket.push(r.samplesPerSecond.rocket);
@@ -184,7 +187,7 @@ function markdown(results: DatasetResult[], loads: ReturnType<typeof loadTimes>,
     const sps = r.probe.booster.samplesPerSecond;
     // Paired per seed: net − other on the same split.
     const paired = (net: Net, other: Net) => r.auc[net].map((a, i) => a - r.auc[other][i]!);
-    lines.push(`## ${r.name}`, "", `${r.trainSamples} training and ${r.testSamples} test samples (seed ${r.seeds}'s split); Adam ${r.lr}, ${r.epochs} epochs, seeds 1..${r.seeds}. With seed 1, joint training ran at ${Math.round(r.trainSamplesPerSecond.rocket[0]!)} samples/s, the light net alone at ${Math.round(r.trainSamplesPerSecond.alone[0]!)}.`, "");
+    lines.push(`## ${r.name}`, "", `${r.trainSamples} training and ${r.testSamples} test samples (seed ${r.seeds}'s split); Adam ${r.lr}${r.lrDecay && r.lrDecay !== 1 ? ` (× ${r.lrDecay} after each epoch)` : ""}, ${r.epochs} epochs, seeds 1..${r.seeds}. With seed 1, joint training ran at ${Math.round(r.trainSamplesPerSecond.rocket[0]!)} samples/s, the light net alone at ${Math.round(r.trainSamplesPerSecond.alone[0]!)}.`, "");
     lines.push("| net | H | weights | test AUC | AUC − booster (paired) | file | RSS growth | samples/s (B = 1024) | × booster | B = 1 latency |", "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|");
     for (const net of NETS) {
       const p = r.probe[net];

@@ -100,6 +100,12 @@ export class Trainer {
     return this.#native.info().lr;
   }
 
+  /** The options this trainer runs with, defaults filled in (a resumed one: its checkpoint's). */
+  get options(): Required<TrainerOptions> {
+    const o = this.#native.info().options;
+    return { lr: o.lr, betas: [o.beta1, o.beta2], eps: o.eps, embeddingL2: o.embeddingL2, clipNorm: o.clipNorm, lrDecay: o.lrDecay };
+  }
+
   /**
    * One Adam step on the model, in place, off the event loop. Waits for the model's earlier
    * calls; a predict made after it sees the new weights. A bad batch is rejected before

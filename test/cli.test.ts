@@ -28,7 +28,7 @@ describe("dien train / eval", () => {
     const test = r.json!.test as { auc: number; n: number };
     expect(test.n).toBe(38);
     expect(test.auc).toBeGreaterThan(0.5);
-    expect(Object.keys(r.json!)).toEqual(["model", "config", "epochs", "trainSeconds", "samplesPerSecond", "skippedLines", "test"]);
+    expect(Object.keys(r.json!)).toEqual(["model", "config", "epochs", "lr", "lrDecay", "finalLr", "trainSeconds", "samplesPerSecond", "skippedLines", "test"]);
     const e = dien(["eval", "--weights", "model.safetensors", "--test", BOOKS, "--json"], dir);
     expect(e.status, e.stderr).toBe(0);
     expect(e.json!.test).toEqual(r.json!.test);
@@ -71,8 +71,9 @@ describe("dien train / eval", () => {
     const r = dien(["train", "--train", file, "--test", file, "--epochs", "1"], dir);
     expect(r.status).toBe(1);
     expect(r.stderr).toContain(`${file}:3: expected 6 tab-separated fields`);
-    const s = dien(["train", "--train", file, "--test", file, "--epochs", "1", "--skip-bad-lines", "--json"], dir);
+    const s = dien(["train", "--train", file, "--test", file, "--epochs", "2", "--lr", "0.002", "--lr-decay", "0.5", "--skip-bad-lines", "--json"], dir);
     expect(s.status, s.stderr).toBe(0);
+    expect([s.json!.lr, s.json!.lrDecay, s.json!.finalLr]).toEqual([0.002, 0.5, 0.0005]); // halved after each epoch
     expect(s.json!.skippedLines).toBe(2); // once in --train, once in --test
     expect(s.stderr).toContain("skipped 1 malformed training lines");
     expect(s.stderr).toContain("skipped 2 malformed lines in all");

@@ -318,8 +318,9 @@ describe("dien compress", () => {
     // No hold-out unless asked for: every epoch trains and no best epoch is reported.
     expect(report.light.best).toBeUndefined();
     expect(report.embeddings).toBe("joint");
+    expect([report.lr, report.lrDecay, report.finalLr]).toEqual([1e-3, 1, 1e-3]);
     expect(r.stderr).toContain("embeddings trained by both nets");
-    const early = spawnSync(process.execPath, [cli, "compress", "--train", path.join(dir, "train.txt"), "--test", path.join(dir, "test.txt"), "--booster-hidden", "16", "--light-hidden", "6", "--epochs", "3", "--batch", "32", "--max-len", "8", "--validation", "0.3", "--patience", "1", "--embeddings", "booster", "--out", out, "--json"], { encoding: "utf8" });
+    const early = spawnSync(process.execPath, [cli, "compress", "--train", path.join(dir, "train.txt"), "--test", path.join(dir, "test.txt"), "--booster-hidden", "16", "--light-hidden", "6", "--epochs", "3", "--batch", "32", "--max-len", "8", "--validation", "0.3", "--patience", "1", "--embeddings", "booster", "--lr", "0.004", "--lr-decay", "0.5", "--out", out, "--json"], { encoding: "utf8" });
     expect(early.status, early.stderr).toBe(0);
     const kept = JSON.parse(early.stdout.trim().split("\n").pop()!);
     for (const net of [kept.booster, kept.light]) {
@@ -329,10 +330,17 @@ describe("dien compress", () => {
     }
     expect(early.stderr).toMatch(/trained [123] of at most 3 epoch\(s\) \(early stopping on 0\.3 of the training users\)/);
     expect(kept.embeddings).toBe("booster");
+    // The rate halves after every epoch trained.
+    const epochs = Number(/trained (\d) of at most/.exec(early.stderr)![1]);
+    expect(kept.finalLr).toBeCloseTo(0.004 * 0.5 ** epochs, 12);
+    expect(early.stderr).toContain("Adam 0.004 x 0.5 per epoch");
     expect(early.stderr).toContain("embeddings trained by the booster alone");
     const bad = spawnSync(process.execPath, [cli, "compress", "--train", path.join(dir, "train.txt"), "--test", path.join(dir, "test.txt"), "--validation", "1"], { encoding: "utf8" });
     expect(bad.status).not.toBe(0);
     expect(bad.stderr).toContain("expected a number in [0, 1)");
+    const badDecay = spawnSync(process.execPath, [cli, "compress", "--train", path.join(dir, "train.txt"), "--lr-decay", "0"], { encoding: "utf8" });
+    expect(badDecay.status).not.toBe(0);
+    expect(badDecay.stderr).toContain("--lr-decay <x>' argument '0' is invalid. expected a number in (0, 1]");
     expect(statSync(out).size).toBe(report.light.bytes);
     const check = spawnSync(process.execPath, ["-e", `require(${JSON.stringify(path.join(__dirname, "..", "dist", "lib"))}).DienModel.load(${JSON.stringify(out)}).then((m) => console.log(m.config.hidden, m.vocab.items.size))`], { encoding: "utf8" });
     expect(check.stdout.trim(), check.stderr).toMatch(/^6 \d+$/);

@@ -155,6 +155,8 @@ describe("Adam", () => {
     expect(resumed.steps).toBe(8);
     expect(resumed.epoch).toBe(1);
     expect(resumed.lr).toBe(2.5e-3);
+    expect(resumed.options).toEqual({ lr: 5e-3, betas: [0.9, 0.999], eps: 1e-8, embeddingL2: 0, clipNorm: 0, lrDecay: 0.5 });
+    expect(resumed.options).toEqual(trainer.options);
     const again: number[] = [];
     for (const b of later) again.push((await resumed.step(b)).loss);
     expect(again).toEqual(uninterrupted);

@@ -29,6 +29,8 @@ export interface CompressOptions {
   epochs: number;
   batch: number;
   lr: number;
+  /** Factor the learning rate is multiplied by after each epoch (default 1: constant). */
+  lrDecay?: number;
   seed: number;
   threads: number;
   maxLen: number;
@@ -73,6 +75,8 @@ export interface CompressResult {
   best?: { booster: BestEpoch; light: BestEpoch; alone?: BestEpoch };
   /** Epochs trained: jointly, and by the light net alone. */
   epochsTrained: { rocket: number; alone?: number };
+  /** The learning rate each training ended with (o.lr after lrDecay per epoch trained). */
+  finalLr: { rocket: number; alone?: number };
 }
 
 export interface BestEpoch {
@@ -110,7 +114,8 @@ async function train(data: CompressData, o: CompressOptions, create: (hidden: nu
     const stopping = (nets: Record<string, DienModel>, watch: string) =>
       validation && snapshots ? { validation, patience: o.patience ?? 2, nets, watch, dir: snapshots, threads: o.threads } : undefined;
     let t0 = performance.now();
-    const run = await trainEpochs(rocketTrainer(booster, light, { lr: o.lr, lambda: o.lambda, embeddings: o.embeddings }), trainPart, { ...loop, bar: o.bar?.("rocket") }, stopping({ booster, light }, "light"));
+    const rocket = rocketTrainer(booster, light, { lr: o.lr, lrDecay: o.lrDecay, lambda: o.lambda, embeddings: o.embeddings });
+    const run = await trainEpochs(rocket, trainPart, { ...loop, bar: o.bar?.("rocket") }, stopping({ booster, light }, "light"));
     const rocketSeconds = (performance.now() - t0) / 1000;
     const kept = { booster: run.models.booster ?? booster, light: run.models.light ?? light };
     models.push(...Object.values(run.models));
@@ -122,6 +127,7 @@ async function train(data: CompressData, o: CompressOptions, create: (hidden: nu
       metrics: { booster: await evaluate(kept.booster, data.test()), light: await evaluate(kept.light, data.test()) },
       ...(run.best ? { best: { booster: run.best.booster!, light: run.best.light! } } : {}),
       epochsTrained: { rocket: run.epochs },
+      finalLr: { rocket: rocket.lr },
     };
     for (const m of [booster, light]) if (m !== kept.booster && m !== kept.light) m.dispose();
     if (o.baseline) {
@@ -129,7 +135,8 @@ async function train(data: CompressData, o: CompressOptions, create: (hidden: nu
       const alone = await create(o.lightHidden);
       models.push(alone);
       t0 = performance.now();
-      const r = await trainEpochs(alone.trainer({ lr: o.lr }), trainPart, { ...loop, bar: o.bar?.("light alone") }, stopping({ alone }, "alone"));
+      const aloneTrainer = alone.trainer({ lr: o.lr, lrDecay: o.lrDecay });
+      const r = await trainEpochs(aloneTrainer, trainPart, { ...loop, bar: o.bar?.("light alone") }, stopping({ alone }, "alone"));
       result.seconds.alone = (performance.now() - t0) / 1000;
       result.samplesPerSecond.alone = r.samples / result.seconds.alone;
       result.alone = r.models.alone ?? alone;
@@ -139,6 +146,7 @@ async function train(data: CompressData, o: CompressOptions, create: (hidden: nu
       }
       result.metrics.alone = await evaluate(result.alone, data.test());
       result.epochsTrained.alone = r.epochs;
+      result.finalLr.alone = aloneTrainer.lr;
       if (result.best && r.best) result.best.alone = r.best.alone;
     }
     return result;
@@ -208,6 +216,10 @@ export interface CompressReport {
     lambda: number;
     embeddings: RocketEmbeddings;
     epochs: number;
+    lr: number;
+    lrDecay: number;
+    /** The learning rate the joint training ended with. */
+    finalLr: number;
     booster: NetResult & { file: string };
     light: NetResult & { file: string };
     lightAlone?: NetResult;
@@ -224,7 +236,7 @@ export async function writeCompressed(r: CompressResult, o: CompressOptions, out
     const row = (name: string, hidden: number, m: TestMetrics, best?: BestEpoch, file?: string) =>
       `${name.padEnd(12)} H = ${String(hidden).padEnd(4)} AUC ${m.auc.toFixed(4)}  GAUC ${m.gauc.toFixed(4)}  log-loss ${m.logloss.toFixed(4)}${best ? `  epoch ${best.epoch} (validation AUC ${best.validationAuc.toFixed(4)})` : ""}${file ? `  ${file} (${statSync(file).size} bytes)` : ""}`;
     const lines = [
-      `trained ${r.best ? `${r.epochsTrained.rocket} of at most ${o.epochs} epoch(s) (early stopping on ${o.validation} of the training users)` : `${o.epochs} epoch(s)`} jointly in ${r.seconds.rocket.toFixed(1)} s (${Math.round(r.samplesPerSecond.rocket)} samples/s), lambda ${o.lambda}, embeddings trained by ${o.embeddings === "booster" ? "the booster alone" : "both nets"}`,
+      `trained ${r.best ? `${r.epochsTrained.rocket} of at most ${o.epochs} epoch(s) (early stopping on ${o.validation} of the training users)` : `${o.epochs} epoch(s)`} jointly in ${r.seconds.rocket.toFixed(1)} s (${Math.round(r.samplesPerSecond.rocket)} samples/s), Adam ${o.lr}${(o.lrDecay ?? 1) !== 1 ? ` x ${o.lrDecay} per epoch` : ""}, lambda ${o.lambda}, embeddings trained by ${o.embeddings === "booster" ? "the booster alone" : "both nets"}`,
       row("booster", o.boosterHidden, r.metrics.booster, r.best?.booster, boosterOut),
       row("light", o.lightHidden, r.metrics.light, r.best?.light, out),
     ];
@@ -237,6 +249,9 @@ export async function writeCompressed(r: CompressResult, o: CompressOptions, out
         lambda: o.lambda,
         embeddings: o.embeddings ?? "joint",
         epochs: o.epochs,
+        lr: o.lr,
+        lrDecay: o.lrDecay ?? 1,
+        finalLr: r.finalLr.rocket,
         booster: { hidden: o.boosterHidden, test: r.metrics.booster, file: boosterOut, bytes: statSync(boosterOut).size, ...(r.best ? { best: r.best.booster } : {}) },
         light: { hidden: o.lightHidden, test: r.metrics.light, file: out, bytes: statSync(out).size, ...(r.best ? { best: r.best.light } : {}) },
         ...(r.metrics.alone ? { lightAlone: { hidden: o.lightHidden, test: r.metrics.alone, ...(r.best?.alone ? { best: r.best.alone } : {}) } } : {}),

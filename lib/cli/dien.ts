@@ -41,6 +41,12 @@ function nonNegative(v: string): number {
   return n;
 }
 
+function decay(v: string): number {
+  const n = Number(v);
+  if (!(n > 0 && n <= 1)) throw new InvalidArgumentError("expected a number in (0, 1]");
+  return n;
+}
+
 function fraction(v: string): number {
   const n = Number(v);
   if (!(n >= 0 && n < 1)) throw new InvalidArgumentError("expected a number in [0, 1)");
@@ -61,6 +67,7 @@ function trainingOptions(cmd: Command): Command {
     .option("--epochs <n>", "epochs", integer(1), 2)
     .option("--batch <n>", "batch size", integer(1), 128)
     .option("--lr <x>", "Adam learning rate", positive, 1e-3)
+    .option("--lr-decay <x>", "factor the learning rate is multiplied by after each epoch (1: constant)", decay, 1)
     .option("--seed <n>", "seed of the split, initialisation, shuffles and negatives", integer(0), 1)
     .option("--threads <n>", "threads (0: one per hardware thread)", integer(0), 0)
     .option("--max-len <n>", "history length kept (most recent behaviours)", integer(1), 100);
@@ -92,7 +99,7 @@ trainingOptions(
     } else {
       data = await prepareData(dataOptions);
       const model = await DienModel.create(paperConfig(o.model as ModelName, data.vocab, o.maxLen), { seed: o.seed, threads: o.threads, vocab: data.vocab });
-      trainer = model.trainer({ lr: o.lr });
+      trainer = model.trainer({ lr: o.lr, lrDecay: o.lrDecay });
     }
     using model = trainer.model;
     try {
@@ -118,7 +125,7 @@ trainingOptions(
       if (data.skipped() > 0) process.stderr.write(`skipped ${data.skipped()} malformed lines in all\n`);
       process.stderr.write(`\n${model.config.model}: trained ${run.samples} samples in ${seconds.toFixed(1)} s; weights in ${o.out}\n${table(test)}\n`);
       if (o.json)
-        console.log(JSON.stringify({ model: model.config.model, config: model.config, epochs: o.epochs, trainSeconds: seconds, samplesPerSecond: run.samples / seconds, skippedLines: data.skipped(), test }));
+        console.log(JSON.stringify({ model: model.config.model, config: model.config, epochs: o.epochs, lr: trainer.options.lr, lrDecay: trainer.options.lrDecay, finalLr: trainer.lr, trainSeconds: seconds, samplesPerSecond: run.samples / seconds, skippedLines: data.skipped(), test }));
     } finally {
       data.close();
     }
@@ -180,7 +187,7 @@ trainingOptions(
   .action(async (o) => {
     const data = await prepareData({ format: o.format as Format, train: o.train, test: o.test, split: o.split, seed: o.seed, skipBadLines: o.skipBadLines, maxLen: o.maxLen });
     try {
-      const options = { model: o.model as ModelName, boosterHidden: o.boosterHidden, lightHidden: o.lightHidden, lambda: o.lambda, embeddings: o.embeddings as RocketEmbeddings, epochs: o.epochs, batch: o.batch, lr: o.lr, seed: o.seed, threads: o.threads, maxLen: o.maxLen, baseline: o.baseline, validation: o.validation, patience: o.patience };
+      const options = { model: o.model as ModelName, boosterHidden: o.boosterHidden, lightHidden: o.lightHidden, lambda: o.lambda, embeddings: o.embeddings as RocketEmbeddings, epochs: o.epochs, batch: o.batch, lr: o.lr, lrDecay: o.lrDecay, seed: o.seed, threads: o.threads, maxLen: o.maxLen, baseline: o.baseline, validation: o.validation, patience: o.patience };
       const bar = (name: string) => new SingleBar({ format: `${name.padEnd(11)} {bar} {percentage}% | step {value}/{total} | {speed} samples/s | loss {loss} | ETA {eta_formatted}`, stream: process.stderr, hideCursor: true, noTTYOutput: true, notTTYSchedule: 10_000 }, Presets.shades_classic);
       const result = await rocketLaunch(data, { ...options, bar });
       const boosterOut = o.boosterOut ?? String(o.out).replace(/(\.safetensors)?$/, ".booster$1");
