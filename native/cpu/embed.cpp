@@ -5,8 +5,9 @@
 
 namespace dien {
 
-// How many history steps ahead the gather asks for its rows.
-constexpr int kPrefetchAhead = 8;
+// How many rows ahead the gather asks for its rows: the tile's histories are one stream,
+// so the last rows of one history prefetch the first of the next.
+constexpr int kPrefetchAhead = 16;
 
 int embedRecords(const Config& c, const PackedWeights& pw, Workspace& ws, int n, const int32_t* const* items,
                  const int32_t* const* cats, const int* len) {
@@ -18,13 +19,24 @@ int embedRecords(const Config& c, const PackedWeights& pw, Workspace& ws, int n,
     ws.recCats[j] = cats[j];
     rows += len[j];
   }
+  // The row kPrefetchAhead ahead of the one being copied: history pj, step pt.
+  int pj = 0, pt = 0;
+  auto advance = [&] {
+    if (++pt < len[pj]) return;
+    pt = 0;
+    do ++pj;
+    while (pj < n && len[pj] == 0);
+  };
+  while (pj < n && len[pj] == 0) ++pj;
+  for (int a = 0; a < kPrefetchAhead && pj < n; ++a) advance();
   for (int j = 0; j < n; ++j) {
     float* s = ws.sRec.data() + static_cast<size_t>(j) * E;
     std::fill(s, s + E, 0.0f);
     for (int t = 0; t < len[j]; ++t) {
-      if (t + kPrefetchAhead < len[j]) {
-        pw.itemEmb.prefetch(items[j][t + kPrefetchAhead]);
-        pw.catEmb.prefetch(cats[j][t + kPrefetchAhead]);
+      if (pj < n) {
+        pw.itemEmb.prefetch(items[pj][pt]);
+        pw.catEmb.prefetch(cats[pj][pt]);
+        advance();
       }
       float* x = ws.X.data() + static_cast<size_t>(ws.recOff[j] + t) * E;
       pw.itemEmb.row(items[j][t], x);
