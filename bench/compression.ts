@@ -22,14 +22,13 @@ import * as path from "node:path";
 import { parseArgs } from "node:util";
 
 import { DienModel } from "../lib";
-import { VocabularyBuilder } from "../lib/data/dataset";
-import { driftingInterests } from "../lib/data/drift";
+import { buildVocabularies } from "../lib/data/dataset";
 import type { Sample } from "../lib/data/formats";
 import { loadMovieLens } from "../lib/data/movielens";
 import { type CompressOptions, rocketLaunch } from "../lib/cli/compress";
 import { evaluate, paperConfig } from "../lib/cli/pipeline";
 import { describeMachine, machineInfo } from "./machine";
-import { type Provenance, mean, reportHeader, signed, std } from "./report";
+import { type Provenance, driftSplit, mean, reportHeader, signed, std } from "./report";
 import { namedVocabFile } from "../lib/vocab-file";
 import { growItems } from "./sparse-file";
 
@@ -91,11 +90,6 @@ async function vocabApart(m: DienModel, dir: string): Promise<VocabApart> {
   return out;
 }
 
-function vocabOf(train: readonly Sample[]) {
-  const b = new VocabularyBuilder();
-  for (const s of train) b.add(s);
-  return b.build();
-}
 
 interface Recipe {
   epochs: number;
@@ -124,7 +118,7 @@ async function runDataset(name: string, slug: string, split: (seed: number) => {
     res.testSamples = test.length;
     const o: CompressOptions = { model: "dien", boosterHidden: 108, lightHidden: 32, lambda: 0.03, epochs: recipe.epochs, batch: 128, lr: recipe.lr, lrDecay: recipe.lrDecay, seed, threads: 0, maxLen: 100, baseline: true };
     process.stderr.write(`${name}, seed ${seed}: ${train.length} training samples, ${test.length} test samples\n`);
-    const r = await rocketLaunch({ vocab: vocabOf(train), train, test: () => test }, o);
+    const r = await rocketLaunch({ vocab: buildVocabularies(train), train, test: () => test }, o);
     res.trainSamplesPerSecond.rocket.push(r.samplesPerSecond.rocket);
     res.trainSamplesPerSecond.alone.push(r.samplesPerSecond.alone!);
     const files: Record<Net, string> = {
@@ -284,7 +278,7 @@ async function main(): Promise<void> {
   try {
     if (!values.only || values.only === "drift") {
       // The embedded data, as `npm start` draws it (its own train and test users per seed).
-      keep(await runDataset("embedded drifting interests", "drift", (seed) => ({ train: driftingInterests({ users: 20000, seed: 2 * seed - 1 }), test: driftingInterests({ users: 3000, seed: 2 * seed }) }), { epochs: 4, lr: 3e-3, seeds: 5 }, dir));
+      keep(await runDataset("embedded drifting interests", "drift", driftSplit, { epochs: 4, lr: 3e-3, seeds: 5 }, dir));
       report.loads = loadTimes(path.join(dir, "drift-light.safetensors"), dir);
       delete report.loadsMade; // measured with the datasets: the report's own date and machine
       save();
@@ -301,12 +295,12 @@ async function main(): Promise<void> {
       // The vocabulary-apart sizes alone, for results made before they were measured: file
       // sizes depend on the config and vocabularies only, so seed 1's split and a fresh
       // light net of its config give exactly those of seed 1's trained one.
-      const splits: [string, () => Promise<Sample[]>][] = [["embedded drifting interests", async () => driftingInterests({ users: 20000, seed: 1 })]];
+      const splits: [string, () => Promise<Sample[]>][] = [["embedded drifting interests", async () => driftSplit(1).train]];
       if (values.data) splits.push(["MovieLens ml-latest-small", async () => (await loadMovieLens(values.data!, { split: "all", seed: 1 })).train]);
       for (const [name, train] of splits) {
         const result = report.results.find((x) => x.name === name);
         if (!result) continue;
-        const vocab = vocabOf(await train());
+        const vocab = buildVocabularies(await train());
         using light = await DienModel.create({ ...paperConfig("dien", vocab, 100), hidden: 32 }, { seed: 1, vocab });
         result.vocabApart = await vocabApart(light, dir);
       }

@@ -1,5 +1,12 @@
-/** What the experiment reports (compression.ts, rocket-ablation.ts) share: seed statistics and the dated header. */
+/** What the experiment reports (compression.ts, rocket-ablation.ts, rocket-curves.ts) share: the embedded data's split, seed statistics and the dated header. */
+import { driftingInterests } from "../lib/data/drift";
+import type { Sample } from "../lib/data/formats";
 import { type MachineInfo, describeMachine, machineInfo } from "./machine";
+
+/** The compression experiments' split of the embedded data for a seed: 20000 training users and 3000 new test users. */
+export function driftSplit(seed: number): { train: Sample[]; test: Sample[] } {
+  return { train: driftingInterests({ users: 20000, seed: 2 * seed - 1 }), test: driftingInterests({ users: 3000, seed: 2 * seed }) };
+}
 
 export function mean(xs: number[]): number {
   return xs.reduce((a, b) => a + b, 0) / xs.length;

@@ -14,13 +14,12 @@ import { writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 
-import { VocabularyBuilder } from "../lib/data/dataset";
-import { driftingInterests } from "../lib/data/drift";
+import { buildVocabularies } from "../lib/data/dataset";
 import type { Sample } from "../lib/data/formats";
 import { type CompressOptions, rocketLaunch } from "../lib/cli/compress";
 import type { RocketEmbeddings } from "../lib/rocket";
 import { machineInfo } from "./machine";
-import { mean, reportHeader, signed, std } from "./report";
+import { driftSplit, mean, reportHeader, signed, std } from "./report";
 
 interface Variant {
   users: boolean;
@@ -85,11 +84,10 @@ async function main(): Promise<void> {
   for (let seed = 1; seed <= seeds; seed++) {
     for (const users of userRuns) {
       const strip = (xs: Sample[]) => (users ? xs : xs.map((s) => ({ ...s, user: "" })));
-      const train = strip(driftingInterests({ users: 20000, seed: 2 * seed - 1 }));
-      const test = strip(driftingInterests({ users: 3000, seed: 2 * seed }));
-      const builder = new VocabularyBuilder();
-      for (const s of train) builder.add(s);
-      const vocab = builder.build();
+      const split = driftSplit(seed);
+      const train = strip(split.train);
+      const test = strip(split.test);
+      const vocab = buildVocabularies(train);
       let alone: number | undefined;
       for (const row of rows.filter((r) => r.users === users)) {
         const o: CompressOptions = { model: "dien", boosterHidden: 108, lightHidden: 32, lambda: 0.03, embeddings: row.embeddings, ...schedule, batch: 128, lr: 3e-3, seed, threads: 0, maxLen: 100, baseline: alone === undefined };

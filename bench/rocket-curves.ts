@@ -12,13 +12,12 @@ import { writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 
-import { VocabularyBuilder } from "../lib/data/dataset";
-import { driftingInterests } from "../lib/data/drift";
+import { buildVocabularies } from "../lib/data/dataset";
 import { DienModel } from "../lib/model";
 import { rocketTrainer } from "../lib/rocket";
 import { encodedSource, evaluate, paperConfig, trainLoop } from "../lib/cli/pipeline";
 import { machineInfo } from "./machine";
-import { reportHeader } from "./report";
+import { driftSplit, reportHeader } from "./report";
 
 interface Schedule {
   lr: number;
@@ -55,11 +54,8 @@ function markdown(runs: Curves[], epochs: number, command: string): string {
 }
 
 async function curves(seed: number, s: Schedule, epochs: number): Promise<Curves> {
-  const train = driftingInterests({ users: 20000, seed: 2 * seed - 1 });
-  const test = driftingInterests({ users: 3000, seed: 2 * seed });
-  const builder = new VocabularyBuilder();
-  for (const x of train) builder.add(x);
-  const vocab = builder.build();
+  const { train, test } = driftSplit(seed);
+  const vocab = buildVocabularies(train);
   const create = (hidden: number) => DienModel.create({ ...paperConfig("dien", vocab, 100), hidden }, { seed, threads: 0, vocab });
   const loop = { batch: 128, seed };
   const out: Curves = { ...s, seed, booster: [], light: [], alone: [] };

@@ -21,37 +21,20 @@ import { ROCKET_EMBEDDINGS, type RocketEmbeddings } from "../rocket";
 import { rocketLaunch, writeCompressed } from "./compress";
 import { serveCommand } from "./serve";
 
-function integer(min: number) {
+/** An option's parser: a number that passes ok, or "expected <expected>". */
+function numberWhere(ok: (n: number) => boolean, expected: string) {
   return (v: string): number => {
     const n = Number(v);
-    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`expected an integer >= ${min}`);
+    if (!ok(n)) throw new InvalidArgumentError(`expected ${expected}`);
     return n;
   };
 }
 
-function positive(v: string): number {
-  const n = Number(v);
-  if (!(n > 0) || !Number.isFinite(n)) throw new InvalidArgumentError("expected a number > 0");
-  return n;
-}
-
-function nonNegative(v: string): number {
-  const n = Number(v);
-  if (!(n >= 0) || !Number.isFinite(n)) throw new InvalidArgumentError("expected a number >= 0");
-  return n;
-}
-
-function decay(v: string): number {
-  const n = Number(v);
-  if (!(n > 0 && n <= 1)) throw new InvalidArgumentError("expected a number in (0, 1]");
-  return n;
-}
-
-function fraction(v: string): number {
-  const n = Number(v);
-  if (!(n >= 0 && n < 1)) throw new InvalidArgumentError("expected a number in [0, 1)");
-  return n;
-}
+const integer = (min: number) => numberWhere((n) => Number.isInteger(n) && n >= min, `an integer >= ${min}`);
+const positive = numberWhere((n) => n > 0 && Number.isFinite(n), "a number > 0");
+const nonNegative = numberWhere((n) => n >= 0 && Number.isFinite(n), "a number >= 0");
+const decay = numberWhere((n) => n > 0 && n <= 1, "a number in (0, 1]");
+const fraction = numberWhere((n) => n >= 0 && n < 1, "a number in [0, 1)");
 
 function table(m: TestMetrics): string {
   return [`test samples  ${m.n}`, `AUC           ${m.auc.toFixed(4)}`, `GAUC          ${m.gauc.toFixed(4)}`, `log-loss      ${m.logloss.toFixed(4)}`].join("\n");

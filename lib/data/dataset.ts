@@ -7,7 +7,7 @@ import { rng } from "../synthetic";
 import { type BatchSource, memorySource } from "./store";
 import type { TrainBatch } from "../types";
 import type { Sample } from "./formats";
-import { type Vocabularies, Vocabulary } from "./vocab";
+import { type Vocabularies, Vocabulary, encodeHistory } from "./vocab";
 
 /** Counts string ids sample by sample (a stream of any length), then builds vocabularies. */
 export class VocabularyBuilder {
@@ -64,17 +64,14 @@ export function encodeSamples(samples: readonly Sample[], v: Vocabularies, maxLe
   };
   for (let i = 0; i < n; i++) {
     const s = samples[i]!;
-    if (s.histCats.length !== s.histItems.length) throw new RangeError(`samples[${i}].histCats: expected ${s.histItems.length} entries (one per history item) but got ${s.histCats.length}`);
+    const h = encodeHistory(s, i, v, maxLen);
     e.targetItem[i] = v.items.id(s.item);
     e.targetCat[i] = v.cats.id(s.cat);
     if (e.user) e.user[i] = v.users ? v.users.id(s.user) : 0;
     e.label[i] = s.label;
-    const L = Math.min(s.histItems.length, maxLen);
-    const from = s.histItems.length - L;
-    e.histLen[i] = L;
-    // One encode per history: a loaded model's vocabularies are a native index (one call each).
-    e.histItem.set(v.items.encode(from === 0 ? s.histItems : s.histItems.slice(from)), i * maxLen);
-    e.histCat.set(v.cats.encode(from === 0 ? s.histCats.slice(0, L) : s.histCats.slice(from, from + L)), i * maxLen);
+    e.histLen[i] = h.items.length;
+    e.histItem.set(h.items, i * maxLen);
+    e.histCat.set(h.cats, i * maxLen);
   }
   return e;
 }

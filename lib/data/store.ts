@@ -11,7 +11,7 @@ import { rng } from "../synthetic";
 import type { TrainBatch } from "../types";
 import type { EncodedSet } from "./dataset";
 import type { Sample } from "./formats";
-import type { Vocabularies } from "./vocab";
+import { type Vocabularies, encodeHistory } from "./vocab";
 
 export interface BatchSource {
   readonly n: number;
@@ -192,19 +192,17 @@ export class SampleStore implements BatchSource {
       inChunk = 0;
     };
     for await (const s of samples) {
-      if (s.histCats.length !== s.histItems.length) throw new RangeError(`samples[${store.n}].histCats: expected ${s.histItems.length} entries (one per history item) but got ${s.histCats.length}`);
+      const h = encodeHistory(s, store.n, v, maxLen);
+      const L = h.items.length;
       const r = chunk.subarray(inChunk * R, (inChunk + 1) * R);
       r.fill(0);
-      const L = Math.min(s.histItems.length, maxLen);
-      const from = s.histItems.length - L;
       r[0] = v.items.id(s.item);
       r[1] = v.cats.id(s.cat);
       r[2] = withUser && v.users ? v.users.id(s.user) : 0;
       r[3] = s.label;
       r[4] = L;
-      // One encode per history: a loaded model's vocabularies are a native index (one call each).
-      r.set(v.items.encode(from === 0 ? s.histItems : s.histItems.slice(from)), HEADER);
-      r.set(v.cats.encode(from === 0 ? s.histCats.slice(0, L) : s.histCats.slice(from, from + L)), HEADER + maxLen);
+      r.set(h.items, HEADER);
+      r.set(h.cats, HEADER + maxLen);
       for (let t = 0; t < L; t++) reservoir.add(r[HEADER + t]!, r[HEADER + maxLen + t]!);
       store.n++;
       if (++inChunk === 1024) flush();

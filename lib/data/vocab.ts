@@ -1,4 +1,5 @@
 import type { NativeVocab, VocabTable } from "../native";
+import type { Sample } from "./formats";
 
 /** What a Vocabulary looks tokens up in. */
 interface TokenIndex {
@@ -141,6 +142,17 @@ export interface Vocabularies {
   items: Vocabulary;
   cats: Vocabulary;
   users?: Vocabulary;
+}
+
+/**
+ * Sample i's last maxLen behaviours as item and category ids, one encode per field (a
+ * loaded model's vocabularies are a native index: one call each, not one per id).
+ */
+export function encodeHistory(s: Sample, i: number, v: Vocabularies, maxLen: number): { items: Int32Array; cats: Int32Array } {
+  if (s.histCats.length !== s.histItems.length) throw new RangeError(`samples[${i}].histCats: expected ${s.histItems.length} entries (one per history item) but got ${s.histCats.length}`);
+  const from = Math.max(0, s.histItems.length - maxLen);
+  const recent = (xs: readonly string[]) => (from === 0 ? xs : xs.slice(from));
+  return { items: v.items.encode(recent(s.histItems)), cats: v.cats.encode(recent(s.histCats)) };
 }
 
 export function vocabulariesToJson(v: Vocabularies): string {
